@@ -1,0 +1,15 @@
+"""Hooks rackval adds to pytest, for plugins that record or display results."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.hookspec
+def pytest_rackval_measurement(measurement, nodeid):  # type: ignore[no-untyped-def]
+    """A measurement was taken (and judged) in test ``nodeid``. Called as it happens."""
+
+
+@pytest.hookspec
+def pytest_rackval_run_started(run):  # type: ignore[no-untyped-def]
+    """The rack is known and the run is about to start; ``run`` is a :class:`rackval.run.RunInfo`."""

@@ -1,0 +1,320 @@
+"""rackval's pytest plugin: options, the ``rack`` session, item parametrization, ``measure``.
+
+Hooks live here; fixtures are thin and call plain functions elsewhere
+(:mod:`rackval.session`, :mod:`rackval.items`, :mod:`rackval.measurement`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.errors import DeviceError
+from rackval import hookspecs
+from rackval.errors import ConfigError
+from rackval.items import ITEM_KINDS, Item, items_of
+from rackval.limits import Limit, LimitsFile, load_limits
+from rackval.measurement import Measurement, judge
+from rackval.model import Rack, load_rack, resolve_include
+from rackval.run import RunInfo
+from rackval.session import FATAL_DEVICE_ERRORS, RackSession
+
+
+@dataclass
+class RackvalState:
+    """Everything the plugin knows for this pytest session (kept in ``config.stash``)."""
+
+    rack: Rack
+    limits: LimitsFile
+    limits_path: Path
+    scenarios: list[Path]
+    simulate: bool
+    devices: set[str]
+    run: RunInfo
+    session: RackSession | None = None
+    sim: Any = None  # rackval.simprocess.SimProcess when simulating
+    measurements: dict[str, list[Measurement]] = field(default_factory=dict)
+
+
+STATE = pytest.StashKey[RackvalState]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rackval", "rack validation")
+    group.addoption("--rack", metavar="FILE", help="rack file describing the rack under test")
+    group.addoption(
+        "--sim",
+        action="append",
+        nargs="?",
+        const="",
+        metavar="SCENARIO",
+        help="start a simulated rack for the session, optionally with a scenario (repeatable)",
+    )
+    group.addoption("--limits", metavar="FILE", help="limits file (default: the rack file's)")
+    group.addoption(
+        "--device", action="append", default=[], metavar="NAME", help="only test items of this device"
+    )
+    group.addoption("--operator", default=os.environ.get("RACKVAL_OPERATOR", "unknown"))
+    group.addoption("--station-id", default=os.environ.get("RACKVAL_STATION", "unconfigured"))
+    group.addoption("--results-dir", default=os.environ.get("RACKVAL_RESULTS_DIR", "results"))
+    group.addoption("--run-id", default=None, help="use this run id (for tools that start the run)")
+
+
+def _load_state(config: pytest.Config) -> RackvalState | None:
+    rack_file = config.getoption("--rack")
+    if not rack_file:
+        return None
+    rack = load_rack(rack_file)
+    limits_ref = config.getoption("--limits")
+    limits_path = (
+        Path(limits_ref).resolve()
+        if limits_ref
+        else resolve_include(rack.base_dir, rack.limits, what=f"{Path(rack_file).name}: limits")
+    )
+    limits = load_limits(limits_path)
+    sim_values = config.getoption("--sim") or []
+    devices = set(config.getoption("--device") or [])
+    unknown = devices - set(rack.devices)
+    if unknown:
+        raise ConfigError(f"--device: no device named {', '.join(sorted(unknown))} in {rack_file}")
+    run = RunInfo(
+        rack_serial=rack.rack.serial,
+        rack_model=rack.rack.model,
+        plan_version=rack.rack.plan_version,
+        limits_file=str(limits_path),
+        limits_version=limits.version,
+        station_id=config.getoption("--station-id"),
+        operator_id=config.getoption("--operator"),
+        results_dir=Path(config.getoption("--results-dir")),
+    )
+    if config.getoption("--run-id"):
+        run.run_id = config.getoption("--run-id")
+    return RackvalState(
+        rack=rack,
+        limits=limits,
+        limits_path=limits_path,
+        scenarios=[Path(s).resolve() for s in sim_values if s],
+        simulate=bool(sim_values),
+        devices=devices,
+        run=run,
+    )
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
+    # SIGTERM (a station shutting down, CI cancelling) runs the same teardown
+    # as Ctrl-C: every destructive test's finalizer restores the rack.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "destructive: changes the rack's state; restores it in teardown")
+    try:
+        state = _load_state(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if state is None:
+        return
+    config.stash[STATE] = state
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def rackval_state(config: pytest.Config) -> RackvalState | None:
+    return config.stash.get(STATE, None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    kinds = [name for name in ITEM_KINDS if name in metafunc.fixturenames]
+    if not kinds:
+        return
+    state = rackval_state(metafunc.config)
+    for kind in kinds:
+        items = items_of(state.rack, kind, state.devices) if state else []
+        metafunc.parametrize(kind, items, ids=[i.id for i in items])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = rackval_state(session.config)
+    if state is not None:
+        session.config.hook.pytest_rackval_run_started(run=state.run)
+
+
+# -- fixtures ----------------------------------------------------------------
+
+
+def _start_session(config: pytest.Config, state: RackvalState) -> RackSession:
+    overlay = None
+    if state.simulate:
+        from rackval.simprocess import start_sim_process
+
+        state.sim = start_sim_process(state.rack.source, state.scenarios)
+        overlay = state.sim.overlay
+        state.run.scenario = state.sim.info.get("scenario")
+    journal = state.run.results_dir / "journals" / f"{state.run.run_id}.jsonl"
+    return RackSession(state.rack, overlay, journal_path=journal)
+
+
+@pytest.fixture(scope="session")
+def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
+    """The rack under test: drivers per device (lazily connected) and snapshots."""
+    state = rackval_state(request.config)
+    if state is None:
+        raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
+    state.session = _start_session(request.config, state)
+    try:
+        yield state.session
+    finally:
+        state.session.close()
+        if state.sim is not None:
+            state.sim.stop()
+
+
+@pytest.fixture(scope="session")
+def limits(request: pytest.FixtureRequest) -> LimitsFile:
+    state = rackval_state(request.config)
+    if state is None:
+        raise pytest.UsageError("this test needs a rack: pass --rack FILE")
+    return state.limits
+
+
+class Measure:
+    """Record a measurement and fail the test when it is out of limits.
+
+    ``measure("outlet_current", 2.4, item=outlet, units="A", limit=Limit(low=1.5, high=3.5))``;
+    without ``limit`` the limit named like the measurement is taken from the limits file.
+    """
+
+    def __init__(self, request: pytest.FixtureRequest, state: RackvalState) -> None:
+        self._request = request
+        self._state = state
+        self.taken: list[Measurement] = []
+
+    def __call__(
+        self,
+        name: str,
+        value: Any,
+        *,
+        item: Item | str,
+        device: str | None = None,
+        units: str | None = None,
+        limit: Limit | None = None,
+        fail: bool = True,
+    ) -> Measurement:
+        item_id = item.id if isinstance(item, Item) else item
+        label = item.label if isinstance(item, Item) else item_id
+        device = device or (item.device if isinstance(item, Item) else item_id.split("/", 1)[0])
+        limit = limit if limit is not None else self._state.limits.get(name)
+        m = judge(name, value, limit=limit, device=device, item=item_id, units=units)
+        self.taken.append(m)
+        node = self._request.node
+        self._state.measurements.setdefault(node.nodeid, []).append(m)
+        node.user_properties.append((f"measurement:{name}", f"{m.value} {m.units}".strip()))
+        self._request.config.hook.pytest_rackval_measurement(measurement=m, nodeid=node.nodeid)
+        if fail and m.outcome == "fail":
+            value_text = f"{m.value:g}" if isinstance(m.value, float) else str(m.value)
+            unit = f" {m.units}" if m.units and not isinstance(m.value, str) else ""
+            pytest.fail(
+                f"{label}: {name} = {value_text}{unit}, expected {limit.describe()}", pytrace=False
+            )
+        return m
+
+
+@pytest.fixture
+def measure(request: pytest.FixtureRequest) -> Measure:
+    state = rackval_state(request.config)
+    if state is None:
+        raise pytest.UsageError("this test needs a rack: pass --rack FILE")
+    return Measure(request, state)
+
+
+class Restorer:
+    """Undo stack for a destructive test: journal the change, restore it in teardown."""
+
+    def __init__(self, session: RackSession) -> None:
+        self._session = session
+        self._undo: list[tuple[Any, Any]] = []
+
+    def outlet(self, device: str, index: int) -> None:
+        """Remember outlet ``index``'s current state; it is put back after the test."""
+        pdu = self._session.driver(device)
+        before = pdu.outlet(index).state
+        change = (
+            self._session.journal.begin(device, "outlet", index, before) if self._session.journal else None
+        )
+
+        def undo() -> None:
+            pdu.set_outlet(index, before)
+            self._session.invalidate(device)
+            if change is not None:
+                self._session.journal.restored(change)
+
+        self._undo.append((f"{device} outlet {index} -> {before}", undo))
+
+    def add(self, description: str, undo: Any) -> None:
+        """Register any other undo action (instrument outputs...)."""
+        self._undo.append((description, undo))
+
+    def run(self) -> list[str]:
+        problems = []
+        while self._undo:
+            description, undo = self._undo.pop()
+            try:
+                undo()
+            except BaseException as exc:  # keep restoring the rest, report it
+                problems.append(f"could not restore {description}: {exc}")
+        return problems
+
+
+@pytest.fixture
+def restore(rack: RackSession) -> Iterator[Restorer]:
+    """For destructive tests: ``restore.outlet(device, n)`` before changing outlet n."""
+    restorer = Restorer(rack)
+    try:
+        yield restorer
+    finally:
+        problems = restorer.run()
+        if problems:
+            pytest.fail("; ".join(problems), pytrace=False)
+
+
+# -- reporting ---------------------------------------------------------------
+
+
+def _item_devices(item: pytest.Item) -> set[str]:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return {p.device for p in params.values() if isinstance(p, Item)}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail at once a test whose device already proved unreachable this session."""
+    state = rackval_state(item.config)
+    if state is None or state.session is None:
+        return
+    for device in _item_devices(item):
+        error = state.session.broken(device)
+        if error is not None:
+            pytest.fail(f"{error} (earlier in this run; not retried)", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and isinstance(excinfo.value, DeviceError | ConfigError):
+        # a device or config problem is a message for a technician, not a traceback
+        report.longrepr = str(excinfo.value)
+        state = rackval_state(item.config)
+        if isinstance(excinfo.value, FATAL_DEVICE_ERRORS) and state and state.session:
+            state.session.mark_broken(excinfo.value.device, excinfo.value)
+    return report

@@ -1,0 +1,87 @@
+"""Start a simulated rack in a child process and talk to its control port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rackval.errors import ConfigError
+
+
+@dataclass
+class SimProcess:
+    process: subprocess.Popen
+    info: dict[str, Any]
+    workdir: Path
+    log_path: Path
+    _stopped: bool = field(default=False)
+
+    @property
+    def overlay(self) -> dict[str, dict[str, Any]]:
+        return self.info["devices"]
+
+    def control(self, op: str, timeout: float = 10.0) -> Any:
+        ctl = self.info["control"]
+        with socket.create_connection((ctl["host"], ctl["port"]), timeout=timeout) as sock:
+            sock.sendall((json.dumps({"op": op}) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data)
+        if not reply.get("ok"):
+            raise RuntimeError(f"simulated rack control {op}: {reply.get('error')}")
+        return reply["result"]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_sim_process(
+    rack_path: Path, scenarios: list[Path], *, timeout: float = 60.0, workdir: Path | None = None
+) -> SimProcess:
+    """Start ``python -m simulators.rack`` for ``rack_path`` and wait until it is serving."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-simproc-"))
+    ready = workdir / "endpoints.json"
+    log_path = workdir / "simulator.log"
+    cmd = [sys.executable, "-m", "simulators.rack", str(rack_path), "--quiet", "--ready-file", str(ready)]
+    for s in scenarios:
+        cmd += ["--scenario", str(s)]
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
+    log = open(log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists():
+            return SimProcess(proc, json.loads(ready.read_text()), workdir, log_path)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+    output = log_path.read_text(errors="replace").strip().splitlines()
+    detail = output[-1] if output else "no output"
+    raise ConfigError(f"the simulated rack did not start: {detail}")

@@ -1,0 +1,111 @@
+"""Scenario files: faults to inject into a simulated rack, and what they must break.
+
+A scenario names faults per device and, for the fault matrix, the test items
+that must fail under it::
+
+    name: dead-outlet
+    description: pdu-a outlet 3 reads on but draws nothing
+    faults:
+      - {device: pdu-a, kind: dead_outlet, outlet: 3}
+    latency_ms: {snmp: 5, ssh: 50, scpi: 10}     # optional, per protocol
+    expect:
+      failures: ["test_outlet_current[pdu-a/3]"]
+
+Fault parameters beyond ``device`` and ``kind`` are checked by the device's
+simulator, which knows which faults it can play. Several scenario files can be
+combined: faults add up, expectations unite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rackval.errors import ConfigError
+from rackval.yamlfile import load_located, validate_located
+
+
+class Fault(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    device: str
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failures: list[str] = []
+    # the run must still finish and record every item; nothing else may fail
+
+
+class Latency(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    snmp: Annotated[float, Field(ge=0)] = 0.0
+    ssh: Annotated[float, Field(ge=0)] = 0.0
+    scpi: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "nominal"
+    description: str = ""
+    faults: list[Fault] = []
+    latency_ms: Latency = Latency()
+    expect: Expectation = Expectation()
+
+    def faults_for(self, device: str) -> list[Fault]:
+        return [f for f in self.faults if f.device == device]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    return validate_located(load_located(path), Scenario)
+
+
+def combine(scenarios: list[Scenario]) -> Scenario:
+    """One scenario with every fault and every expected failure of ``scenarios``."""
+    if not scenarios:
+        return Scenario()
+    if len(scenarios) == 1:
+        return scenarios[0]
+    latency = {
+        proto: max(getattr(s.latency_ms, proto) for s in scenarios) for proto in ("snmp", "ssh", "scpi")
+    }
+    failures: list[str] = []
+    for s in scenarios:
+        failures += [f for f in s.expect.failures if f not in failures]
+    return Scenario(
+        name="+".join(s.name for s in scenarios),
+        description="; ".join(s.description for s in scenarios if s.description),
+        faults=[f for s in scenarios for f in s.faults],
+        latency_ms=Latency(**latency),
+        expect=Expectation(failures=failures),
+    )
+
+
+def load_scenarios(paths: list[str | Path]) -> Scenario:
+    return combine([load_scenario(p) for p in paths])
+
+
+def check_fault_params(fault: Fault, allowed: dict[str, type]) -> dict[str, Any]:
+    """Validate a fault's parameters against ``allowed`` (name -> type); returns them."""
+    params = fault.params
+    unknown = set(params) - set(allowed)
+    if unknown:
+        raise ConfigError(
+            f"scenario: fault {fault.kind} on {fault.device}: unknown parameter(s) {sorted(unknown)}"
+        )
+    for key, typ in allowed.items():
+        if key in params and not isinstance(params[key], typ):
+            raise ConfigError(
+                f"scenario: fault {fault.kind} on {fault.device}: {key} must be {typ.__name__}"
+            )
+    return params
