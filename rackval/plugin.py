@@ -6,6 +6,7 @@ Hooks live here; fixtures are thin and call plain functions elsewhere
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -36,6 +37,7 @@ class RackvalState:
     limits_path: Path
     scenarios: list[Path]
     simulate: bool
+    endpoints_file: Path | None
     devices: set[str]
     run: RunInfo
     session: RackSession | None = None
@@ -60,6 +62,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         const="",
         metavar="SCENARIO",
         help="start a simulated rack for the session, optionally with a scenario (repeatable)",
+    )
+    group.addoption(
+        "--endpoints",
+        metavar="FILE",
+        help="use a simulated rack that is already running (the file `rackval sim --ready-file` wrote)",
     )
     group.addoption("--limits", metavar="FILE", help="limits file (default: the rack file's)")
     group.addoption(
@@ -106,6 +113,7 @@ def _load_state(config: pytest.Config) -> RackvalState | None:
         limits_path=limits_path,
         scenarios=[Path(s).resolve() for s in sim_values if s],
         simulate=bool(sim_values),
+        endpoints_file=Path(config.getoption("--endpoints")) if config.getoption("--endpoints") else None,
         devices=devices,
         run=run,
     )
@@ -155,7 +163,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _start_session(config: pytest.Config, state: RackvalState) -> RackSession:
     overlay = None
-    if state.simulate:
+    if state.endpoints_file is not None:
+        info = json.loads(state.endpoints_file.read_text())
+        overlay = info["devices"]
+        state.run.scenario = info.get("scenario")
+    elif state.simulate:
         from rackval.simprocess import start_sim_process
 
         state.sim = start_sim_process(state.rack.source, state.scenarios)
@@ -199,6 +211,7 @@ class Measure:
         self._request = request
         self._state = state
         self.taken: list[Measurement] = []
+        self._labels: dict[int, str] = {}
 
     def __call__(
         self,
@@ -221,13 +234,21 @@ class Measure:
         self._state.measurements.setdefault(node.nodeid, []).append(m)
         node.user_properties.append((f"measurement:{name}", f"{m.value} {m.units}".strip()))
         self._request.config.hook.pytest_rackval_measurement(measurement=m, nodeid=node.nodeid)
+        self._labels[id(m)] = label
         if fail and m.outcome == "fail":
-            value_text = f"{m.value:g}" if isinstance(m.value, float) else str(m.value)
-            unit = f" {m.units}" if m.units and not isinstance(m.value, str) else ""
-            pytest.fail(
-                f"{label}: {name} = {value_text}{unit}, expected {limit.describe()}", pytrace=False
-            )
+            pytest.fail(self._failure_text(m), pytrace=False)
         return m
+
+    def _failure_text(self, m: Measurement) -> str:
+        value_text = f"{m.value:g}" if isinstance(m.value, float) else str(m.value)
+        unit = f" {m.units}" if m.units and not isinstance(m.value, str) else ""
+        return f"{self._labels.get(id(m), m.item)}: {m.name} = {value_text}{unit}, expected {m.limit.describe()}"
+
+    def verdict(self) -> None:
+        """Fail the test if any measurement taken with ``fail=False`` is out of limits."""
+        failed = [self._failure_text(m) for m in self.taken if m.outcome == "fail"]
+        if failed:
+            pytest.fail("; ".join(failed), pytrace=False)
 
 
 @pytest.fixture
@@ -296,7 +317,8 @@ def _item_devices(item: pytest.Item) -> set[str]:
     return {p.device for p in params.values() if isinstance(p, Item)}
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
     """Fail at once a test whose device already proved unreachable this session."""
     state = rackval_state(item.config)
     if state is None or state.session is None:

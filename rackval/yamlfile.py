@@ -112,17 +112,31 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # pydantic adds tagged-union discriminator names and "[key]" parts; keep field names only
-    return tuple(
-        part for part in loc if not (isinstance(part, str) and ("[" in part or part.startswith("function-")))
-    )
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Map pydantic's ``loc`` onto the document's own keys.
+
+    pydantic inserts union tags (``devices.pdu-a.pdu.outlets``) and validator
+    names into locations; keep only the parts that are keys of the data (plus a
+    last missing/unknown key).
+    """
+    out: list[str | int] = []
+    node = data
+    for position, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            out.append(part)
+        elif position == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
 
 
 def validation_problems(doc: LocatedDocument, error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
-        loc = _clean_loc(item["loc"])
+        loc = _clean_loc(doc.data, item["loc"])
         problems.append(f"{doc.where(loc)}: {_dotted(loc)}: {_message(item)}")
     return problems
 

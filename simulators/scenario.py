@@ -18,6 +18,7 @@ combined: faults add up, expectations unite.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,10 +40,28 @@ class Fault(BaseModel):
 
 
 class Expectation(BaseModel):
+    """Test ids that must fail under the scenario; every other test must pass.
+
+    An id is ``test_name[param-id]``; ``*`` matches any run of characters, so
+    ``test_*[pdu-a/*]`` names every outlet test of pdu-a. A pattern stands for
+    *every* collected test it matches: all of them must fail.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     failures: list[str] = []
-    # the run must still finish and record every item; nothing else may fail
+
+    def expand(self, test_ids: list[str]) -> set[str]:
+        """The collected ``test_ids`` (node-id suffixes) this expectation says must fail."""
+        matched: set[str] = set()
+        for pattern in self.failures:
+            regex = re.compile(re.escape(pattern).replace(r"\*", ".*") + r"\Z")
+            matched |= {t for t in test_ids if regex.match(t)}
+        return matched
+
+    def unmatched(self, test_ids: list[str]) -> list[str]:
+        """Patterns that match no collected test (a stale scenario file)."""
+        return [p for p in self.failures if not self.__class__(failures=[p]).expand(test_ids)]
 
 
 class Latency(BaseModel):

@@ -1,0 +1,175 @@
+"""The station file: the bench instruments of a test station and how they are wired.
+
+A station is the fixture a rack is tested on: a DMM, a DC supply, an
+electronic load... each with its VISA resource, calibration due date and the
+identity it must report, plus the wiring of its channels to the rack's test
+points. It is referenced by the rack file (``station: ../stations/x.yaml``)
+or given with ``--station``. Problems are reported as
+``station.yaml:12: wiring.dmm-1.test_point: message``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    model_validator,
+)
+
+from rackval.errors import ConfigError
+from rackval.model import NAME_PATTERN, Rack, resolve_include
+from rackval.yamlfile import LocatedDocument, load_located, validate_located
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+VisaResource = Annotated[str, Field(pattern=r"^[A-Za-z]+[0-9]*::\S+$", max_length=256)]
+Termination = Annotated[str, Field(pattern=r"^(\r?\n|\r|)$")]
+
+# env var through which ``--station`` reaches the simulated rack's child process
+STATION_FILE_ENV = "RACKVAL_STATION_FILE"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class StationIdentity(StrictModel):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    description: str = ""
+
+
+class ExpectedInstrument(StrictModel):
+    """What ``*IDN?`` must report; a missing field is not checked."""
+
+    model: str | None = None
+    serial: str | None = None
+
+
+class InstrumentSpec(StrictModel):
+    driver: Name
+    resource: VisaResource
+    visa_library: str = "@py"  # "@py" is pyvisa-py; "" or "@ivi" picks an installed vendor VISA
+    timeout_ms: Annotated[int, Field(ge=10, le=600_000)] = 2000
+    read_termination: Termination = "\n"
+    write_termination: Termination = "\n"
+    calibration_due: date
+    expected: ExpectedInstrument = ExpectedInstrument()
+
+
+class Wiring(StrictModel):
+    channel: PositiveInt = 1
+    test_point: Name
+    # for an electronic load: the load steps of the regulation check
+    load_steps_a: list[PositiveFloat] = []
+
+
+class SupplyCheck(StrictModel):
+    """A supply-driven check: program the supply, switch it on, measure, trip its OVP."""
+
+    set_v: PositiveFloat
+    current_limit_a: PositiveFloat
+    ovp_v: PositiveFloat
+
+    @model_validator(mode="after")
+    def _ovp_above(self) -> SupplyCheck:
+        if self.ovp_v <= self.set_v:
+            raise ValueError("ovp_v must be above set_v")
+        return self
+
+
+class Station(StrictModel):
+    station: StationIdentity
+    instruments: dict[Name, InstrumentSpec]
+    wiring: dict[Name, Wiring] = {}
+    supply_checks: dict[Name, SupplyCheck] = {}
+    # station set-up (used by the runner, not by the suites)
+    operator_prompt: bool = False
+    scan_rack_serial: bool = False
+    default_suites: list[str] = []
+    results_dir: str | None = None
+    results_db: str | None = None
+    report_formats: list[str] = []
+
+    _source: Path | None = PrivateAttr(default=None)
+    _doc: LocatedDocument | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    def where(self, loc: tuple[str | int, ...]) -> str:
+        """``file:line`` of a field, for cross-reference errors."""
+        return self._doc.where(loc) if self._doc else "station"
+
+
+def _reference_problems(station: Station) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for section in ("wiring", "supply_checks"):
+        for name in getattr(station, section):
+            if name not in station.instruments:
+                problems.append(((section, name), f"{name!r} is not an instrument of this station"))
+    return problems
+
+
+def _raise(station: Station | LocatedDocument, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+    if problems:
+        raise ConfigError(
+            [f"{station.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems]
+        )
+
+
+def station_from_document(doc: LocatedDocument) -> Station:
+    station = validate_located(doc, Station)
+    station._doc = doc
+    station._source = doc.path.resolve() if doc.path.exists() else doc.path
+    _raise(station, _reference_problems(station))
+    return station
+
+
+def load_station(path: str | Path) -> Station:
+    """Load and validate a station file; raises :class:`ConfigError` with located problems."""
+    return station_from_document(load_located(path))
+
+
+def load_station_text(text: str, name: str = "station.yaml") -> Station:
+    return station_from_document(load_located(Path(name), text=text))
+
+
+def check_against_rack(station: Station, rack: Rack) -> None:
+    """Wiring must name the rack's test points; instrument names must not shadow rack devices."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name, wire in station.wiring.items():
+        if wire.test_point not in rack.test_points:
+            known = ", ".join(sorted(rack.test_points)) or "none"
+            problems.append(
+                (
+                    ("wiring", name, "test_point"),
+                    f"{wire.test_point!r} is not a test point of rack {rack.rack.serial} "
+                    f"(known: {known})",
+                )
+            )
+    for name in station.instruments:
+        if name in rack.devices:
+            problems.append((("instruments", name), f"{name!r} is also a device of the rack file"))
+    _raise(station, problems)
+
+
+def station_for_rack(rack: Rack, override_path: str | Path | None = None) -> Station | None:
+    """The rack's station (``override_path`` wins over the rack file's ``station:``), checked
+    against the rack; None when neither names one."""
+    if override_path:
+        station = load_station(override_path)
+    elif rack.station:
+        label = rack.source.name if rack.source else "rack"
+        station = load_station(resolve_include(rack.base_dir, rack.station, what=f"{label}: station"))
+    else:
+        return None
+    check_against_rack(station, rack)
+    return station

@@ -1,0 +1,1 @@
+"""Acceptance suites a technician runs (``rackval run RACK --suite NAME``)."""

@@ -1,0 +1,120 @@
+"""Power acceptance: PDU identity, outlet map, outlet switching, loads and phase balance.
+
+Read-only checks assert per item from one snapshot per PDU (gathered
+concurrently across PDUs); the destructive switching test comes last, so
+the snapshot shows the rack as delivered.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rackval.limits import Limit
+
+POLL_S = 0.1
+
+
+def _outlet(rack, outlet):
+    return next(o for o in rack.snapshot(outlet.device).outlets if o.index == outlet.index)
+
+
+def test_pdu_identity(pdu, rack, measure):
+    identity = rack.snapshot(pdu.device).identity
+    expected = pdu.spec.expected
+    for field in ("model", "serial"):
+        want = getattr(expected, field)
+        if want is not None:
+            measure(f"pdu_{field}", getattr(identity, field), item=pdu, limit=Limit(expected=want), fail=False)
+    measure("pdu_outlet_count", identity.outlet_count, item=pdu, limit=Limit(expected=pdu.spec.outlets), fail=False)
+    measure("pdu_phase_count", identity.phase_count, item=pdu, limit=Limit(expected=pdu.spec.phases), fail=False)
+    measure.verdict()
+
+
+def test_pdu_firmware(pdu, rack, measure):
+    want = pdu.spec.expected.firmware
+    if want is None:
+        pytest.skip(f"{pdu.id}: the rack file names no firmware to check")
+    measure("pdu_firmware", rack.snapshot(pdu.device).identity.firmware, item=pdu, limit=Limit(expected=want))
+
+
+def test_outlet_name(outlet, rack, measure):
+    reading = _outlet(rack, outlet)
+    measure("outlet_name", reading.name, item=outlet, limit=Limit(expected=outlet.spec.outlet_name))
+
+
+def test_outlet_state(outlet, rack, measure):
+    measure("outlet_state", _outlet(rack, outlet).state, item=outlet)
+
+
+def test_outlet_current(outlet, rack, measure):
+    expected = outlet.spec.current_a
+    measure(
+        "outlet_current",
+        _outlet(rack, outlet).current_a,
+        item=outlet,
+        limit=Limit(low=expected.min, high=expected.max, units="A"),
+    )
+
+
+def test_phase_load(pdu, rack, measure):
+    """Each phase's current stays under the PDU's derated rating."""
+    spec = pdu.spec
+    derated = spec.rated_current_a * spec.derating_percent / 100
+    for phase in rack.snapshot(pdu.device).phases:
+        measure(
+            "phase_current",
+            phase.current_a,
+            item=f"{pdu.id}/{phase.phase}",
+            device=pdu.device,
+            limit=Limit(low=0, high=derated, units="A"),
+            fail=False,
+        )
+    measure.verdict()
+
+
+def test_phase_balance(pdu, rack, measure):
+    phases = rack.snapshot(pdu.device).phases
+    if len(phases) < 2:
+        pytest.skip(f"{pdu.id} is single-phase")
+    currents = [p.current_a for p in phases]
+    mean = sum(currents) / len(currents)
+    imbalance = 0.0 if mean == 0 else (max(currents) - min(currents)) / mean * 100
+    measure("phase_imbalance", round(imbalance, 1), item=pdu)
+
+
+def test_total_load(pdu, rack, measure):
+    spec = pdu.spec
+    capacity = spec.rated_current_a * spec.phases * spec.derating_percent / 100
+    total = sum(p.current_a for p in rack.snapshot(pdu.device).phases)
+    measure("pdu_total_load", round(total / capacity * 100, 1), item=pdu)
+
+
+def _wait_for_state(pdu_driver, index: int, state: str, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    reading = pdu_driver.outlet(index)
+    while reading.state != state and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        reading = pdu_driver.outlet(index)
+    return reading, time.monotonic() - started
+
+
+@pytest.mark.destructive
+def test_outlet_switching(outlet, rack, restore, measure, limits):
+    """The outlet switches off and back on, and its state and current follow."""
+    pdu_driver = rack.driver(outlet.device)
+    restore.outlet(outlet.device, outlet.index)
+    timeout = limits.get("outlet_switch_s").high or 5.0
+
+    pdu_driver.set_outlet(outlet.index, "off")
+    rack.invalidate(outlet.device)
+    reading, took = _wait_for_state(pdu_driver, outlet.index, "off", timeout)
+    measure("outlet_state_after_off", reading.state, item=outlet, limit=Limit(expected="off"))
+    measure("outlet_current_off", reading.current_a, item=outlet)
+
+    pdu_driver.set_outlet(outlet.index, "on")
+    reading, took = _wait_for_state(pdu_driver, outlet.index, "on", timeout)
+    measure("outlet_state_after_on", reading.state, item=outlet, limit=Limit(expected="on"))
+    measure("outlet_current_restored", reading.current_a, item=outlet)

@@ -1,0 +1,40 @@
+"""Shared helpers for rackval's own tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
+SCENARIOS = ROOT / "fixtures" / "scenarios"
+SHARED = ROOT.parent / "shared"
+
+
+def services_required() -> bool:
+    """CI sets RACKVAL_REQUIRE_SERVICES=1: a missing tool or service is then a failure."""
+    return os.environ.get("RACKVAL_REQUIRE_SERVICES", "") not in ("", "0")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip on a developer laptop, fail in CI, when ``what`` is not available."""
+    if condition:
+        return
+    if services_required():
+        pytest.fail(f"{what} is required (RACKVAL_REQUIRE_SERVICES is set) but was not found")
+    pytest.skip(f"{what} not available")
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    require(path is not None, f"the {name!r} command")
+    return path  # type: ignore[return-value]
+
+
+def require_shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    require(path.exists(), f"../shared/{'/'.join(parts)}")
+    return path
