@@ -48,6 +48,20 @@ class Journal:
         return pending_changes(self.path)
 
 
+def journal_path(results_dir: Path, rack_serial: str, run_id: str) -> Path:
+    """Where a run's journal goes: one folder per rack, one file per run."""
+    return results_dir / "journals" / rack_serial / f"{run_id}.jsonl"
+
+
+def pending_for_rack(results_dir: Path, rack_serial: str) -> list[tuple[Path, Change]]:
+    """Every unrestored change any run made to this rack, oldest journal first."""
+    folder = results_dir / "journals" / rack_serial
+    found: list[tuple[Path, Change]] = []
+    for path in sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime):
+        found += [(path, change) for change in pending_changes(path)]
+    return found
+
+
 def pending_changes(path: Path) -> list[Change]:
     if not path.exists():
         return []

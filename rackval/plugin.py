@@ -21,6 +21,7 @@ from drivers.errors import DeviceError
 from rackval import hookspecs
 from rackval.errors import ConfigError
 from rackval.items import ITEM_KINDS, Item, items_of
+from rackval.journal import journal_path
 from rackval.limits import Limit, LimitsFile, load_limits
 from rackval.measurement import Measurement, judge
 from rackval.model import Rack, load_rack, resolve_include
@@ -75,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--operator", default=os.environ.get("RACKVAL_OPERATOR", "unknown"))
     group.addoption("--station-id", default=os.environ.get("RACKVAL_STATION", "unconfigured"))
     group.addoption("--results-dir", default=os.environ.get("RACKVAL_RESULTS_DIR", "results"))
+    group.addoption(
+        "--test-timeout",
+        type=float,
+        default=float(os.environ.get("RACKVAL_TEST_TIMEOUT", "120")),
+        metavar="SECONDS",
+        help="overall time limit of each rack test (default 120 s)",
+    )
     group.addoption("--run-id", default=None, help="use this run id (for tools that start the run)")
 
 
@@ -152,6 +160,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(kind, items, ids=[i.id for i in items])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every rack test an overall time limit (pytest-timeout, signal method).
+
+    The signal method raises inside the test, so its teardown still restores
+    the rack and its result is still recorded; a test may set its own
+    ``@pytest.mark.timeout``.
+    """
+    state = rackval_state(config)
+    if state is None:
+        return
+    limit = config.getoption("--test-timeout")
+    for item in items:
+        if item.get_closest_marker("timeout") is None and _item_devices(item):
+            item.add_marker(pytest.mark.timeout(limit, method="signal"))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = rackval_state(session.config)
     if state is not None:
@@ -173,7 +197,7 @@ def _start_session(config: pytest.Config, state: RackvalState) -> RackSession:
         state.sim = start_sim_process(state.rack.source, state.scenarios)
         overlay = state.sim.overlay
         state.run.scenario = state.sim.info.get("scenario")
-    journal = state.run.results_dir / "journals" / f"{state.run.run_id}.jsonl"
+    journal = journal_path(state.run.results_dir, state.rack.rack.serial, state.run.run_id)
     return RackSession(state.rack, overlay, journal_path=journal)
 
 

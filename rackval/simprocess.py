@@ -62,6 +62,7 @@ def start_sim_process(
 ) -> SimProcess:
     """Start ``python -m simulators.rack`` for ``rack_path`` and wait until it is serving."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-simproc-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / "endpoints.json"
     log_path = workdir / "simulator.log"
     cmd = [sys.executable, "-m", "simulators.rack", str(rack_path), "--quiet", "--ready-file", str(ready)]

@@ -7,13 +7,10 @@ the snapshot shows the rack as delivered.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from rackval.limits import Limit
-
-POLL_S = 0.1
+from rackval.switching import switch_all
 
 
 def _outlet(rack, outlet):
@@ -91,30 +88,30 @@ def test_total_load(pdu, rack, measure):
     measure("pdu_total_load", round(total / capacity * 100, 1), item=pdu)
 
 
-def _wait_for_state(pdu_driver, index: int, state: str, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    started = time.monotonic()
-    reading = pdu_driver.outlet(index)
-    while reading.state != state and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-        reading = pdu_driver.outlet(index)
-    return reading, time.monotonic() - started
+@pytest.fixture(scope="session")
+def switching(request, rack, limits):
+    """Switch every selected outlet off and on once, concurrently across PDUs.
+
+    Runs when the first switching test needs it, for all the switching tests
+    this session selected; each outlet is restored as soon as it was observed.
+    """
+    selected = [
+        item.callspec.params["outlet"]
+        for item in request.session.items
+        if item.originalname == "test_outlet_switching"
+    ]
+    timeout = limits.get("outlet_switch_s").high or 5.0
+    return switch_all(rack, [(o.device, o.index) for o in selected], timeout)
 
 
 @pytest.mark.destructive
-def test_outlet_switching(outlet, rack, restore, measure, limits):
+def test_outlet_switching(outlet, switching, measure):
     """The outlet switches off and back on, and its state and current follow."""
-    pdu_driver = rack.driver(outlet.device)
-    restore.outlet(outlet.device, outlet.index)
-    timeout = limits.get("outlet_switch_s").high or 5.0
-
-    pdu_driver.set_outlet(outlet.index, "off")
-    rack.invalidate(outlet.device)
-    reading, took = _wait_for_state(pdu_driver, outlet.index, "off", timeout)
-    measure("outlet_state_after_off", reading.state, item=outlet, limit=Limit(expected="off"))
-    measure("outlet_current_off", reading.current_a, item=outlet)
-
-    pdu_driver.set_outlet(outlet.index, "on")
-    reading, took = _wait_for_state(pdu_driver, outlet.index, "on", timeout)
-    measure("outlet_state_after_on", reading.state, item=outlet, limit=Limit(expected="on"))
-    measure("outlet_current_restored", reading.current_a, item=outlet)
+    result = switching[(outlet.device, outlet.index)]
+    if isinstance(result, Exception):
+        raise result
+    measure("outlet_state_after_off", result.after_off.state, item=outlet, limit=Limit(expected="off"))
+    measure("outlet_switch_s", round(result.off_seconds, 2), item=outlet)
+    measure("outlet_current_off", result.after_off.current_a, item=outlet)
+    measure("outlet_state_after_on", result.after_on.state, item=outlet, limit=Limit(expected="on"))
+    measure("outlet_current_restored", result.after_on.current_a, item=outlet)

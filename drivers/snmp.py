@@ -1,0 +1,419 @@
+"""One small SNMP client over pysnmp 7 (asyncio only), shared by every SNMP driver.
+
+Why a wrapper: pysnmp reports failures three different ways (an ``errorIndication``
+object, an ``errorStatus`` in the response PDU, and exception-valued varbinds such
+as ``noSuchInstance``). Drivers want one thing: a value, or a typed
+:mod:`drivers.errors` exception that names the device and the OID.
+
+Rules this module enforces:
+
+* one :class:`~pysnmp.hlapi.v3arch.asyncio.SnmpEngine` per client, reused for every
+  request (a new engine per request costs engine start-up and v3 discovery each
+  time, ~30x slower);
+* every call has a timeout; reads are retried up to ``retries`` times on timeout;
+  a SET is sent exactly once (pysnmp's own retransmission is disabled);
+* secrets are revealed only where they are handed to pysnmp, and no message
+  built here contains one.
+
+All coroutines must run on one event loop (e.g. :class:`drivers.aio.LoopThread`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyasn1.type.base import Asn1Item
+from pyasn1.type.univ import Integer, OctetString
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    set_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as _auth
+from pysnmp.proto import errind, rfc1905
+from pysnmp.proto.rfc1902 import Counter32, Gauge32, Integer32, TimeTicks, Unsigned32
+
+from drivers.base import Secret, Target
+from drivers.errors import (
+    DeviceAuthError,
+    DeviceError,
+    DeviceProtocolError,
+    DeviceReportedError,
+    DeviceTimeout,
+)
+
+AUTH_PROTOCOLS = {
+    "MD5": _auth.USM_AUTH_HMAC96_MD5,
+    "SHA": _auth.USM_AUTH_HMAC96_SHA,
+    "SHA224": _auth.USM_AUTH_HMAC128_SHA224,
+    "SHA256": _auth.USM_AUTH_HMAC192_SHA256,
+    "SHA384": _auth.USM_AUTH_HMAC256_SHA384,
+    "SHA512": _auth.USM_AUTH_HMAC384_SHA512,
+}
+# AES192/AES256 follow net-snmp's naming (the Blumenthal key extension); net-snmp
+# calls the Cisco/Reeder variant AES192C/AES256C, which rack files do not offer.
+PRIV_PROTOCOLS = {
+    "DES": _auth.USM_PRIV_CBC56_DES,
+    "AES": _auth.USM_PRIV_CFB128_AES,
+    "AES192": _auth.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES256": _auth.USM_PRIV_CFB256_AES_BLUMENTHAL,
+}
+
+# errorIndications that mean "your credentials are wrong", as opposed to "no answer".
+_AUTH_INDICATIONS = (
+    errind.WrongDigest,
+    errind.UnknownUserName,
+    errind.DecryptionError,
+    errind.AuthenticationError,
+    errind.AuthenticationFailure,
+    errind.UnknownSecurityName,
+    errind.UnsupportedSecurityLevel,
+    errind.NotInTimeWindow,
+    errind.UnknownCommunityName,
+)
+
+_INTEGER_TYPES = (Integer, Integer32, Gauge32, Counter32, Unsigned32, TimeTicks)
+DEFAULT_MAX_REPETITIONS = 24
+
+
+def normalize_oid(oid: str | Iterable[int]) -> str:
+    """Dotted numeric OID without a leading dot: ``".1.3.6" -> "1.3.6"``."""
+    if not isinstance(oid, str):
+        return ".".join(str(int(x)) for x in oid)
+    text = oid.strip().lstrip(".")
+    parts = text.split(".")
+    if not text or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not a numeric OID: {oid!r}")
+    return ".".join(str(int(p)) for p in parts)
+
+
+def _oid_tuple(oid: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in oid.split("."))
+
+
+# --------------------------------------------------------------------------
+# value decoding: every driver goes through these, so a garbled answer is an
+# error and never a plausible wrong number.
+# --------------------------------------------------------------------------
+def decode_int(value: Any, device: str, oid: str) -> int:
+    """An SNMP integer-like value (INTEGER, Gauge32...) as ``int``; anything else raises."""
+    if isinstance(value, bool) or not isinstance(value, _INTEGER_TYPES):
+        raise DeviceProtocolError(
+            device, f"GET {oid}", f"expected an integer, got {_type_name(value)}"
+        )
+    try:
+        return int(value)
+    except Exception:  # pyasn1 raises on an uninitialised value
+        raise DeviceProtocolError(device, f"GET {oid}", "integer without a value") from None
+
+
+def decode_str(value: Any, device: str, oid: str) -> str:
+    """An OCTET STRING (DisplayString) as text; anything else raises."""
+    if not isinstance(value, OctetString):
+        raise DeviceProtocolError(
+            device, f"GET {oid}", f"expected a string, got {_type_name(value)}"
+        )
+    raw = bytes(value)
+    try:
+        return raw.decode("utf-8").rstrip("\x00")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").rstrip("\x00")
+
+
+def decode_enum(value: Any, mapping: Mapping[int, str], device: str, oid: str) -> str:
+    """An enumerated INTEGER mapped through ``mapping``; unknown numbers raise."""
+    number = decode_int(value, device, oid)
+    try:
+        return mapping[number]
+    except KeyError:
+        allowed = ", ".join(f"{v}({k})" for k, v in sorted(mapping.items()))
+        raise DeviceProtocolError(
+            device, f"GET {oid}", f"value {number} is not one of {allowed}"
+        ) from None
+
+
+def decode_scaled(
+    value: Any, divisor: int, device: str, oid: str, *, minimum: int = 0
+) -> float:
+    """A fixed-point integer (e.g. tenths of amps: divisor 10) as ``float``.
+
+    Values below ``minimum`` (APC reports -1 for "not supported") raise rather
+    than turn into a negative reading.
+    """
+    number = decode_int(value, device, oid)
+    if number < minimum:
+        raise DeviceProtocolError(
+            device, f"GET {oid}", f"value {number} is out of range (minimum {minimum})"
+        )
+    return number / divisor
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------
+class SnmpClient:
+    """SNMP GET/SET/GETBULK-walk against one target, with typed errors.
+
+    ``target.options["snmp"]`` carries the rack's SNMP settings (version,
+    community or v3 user/protocols/keys as :class:`~drivers.base.Secret`,
+    ``timeout_s``, ``retries``).
+    """
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.device = target.name
+        settings: dict[str, Any] = dict(target.options.get("snmp") or {})
+        self.version = str(settings.get("version", "3"))
+        self.timeout_s = float(settings.get("timeout_s", target.timeout_s))
+        self.retries = int(settings.get("retries", target.retries))
+        self.max_repetitions = int(settings.get("max_repetitions", DEFAULT_MAX_REPETITIONS))
+        self._auth = self._auth_data(settings)
+        self._engine: SnmpEngine | None = None
+        self._transport: UdpTransportTarget | None = None
+        self._context = ContextData()
+
+    # -- configuration -------------------------------------------------------
+    def _auth_data(self, settings: dict[str, Any]) -> CommunityData | UsmUserData:
+        if self.version == "2c":
+            community = settings.get("community")
+            if community is None:
+                raise DeviceAuthError(self.device, "SNMP setup", "SNMPv2c needs a community")
+            return CommunityData(_reveal(community), mpModel=1)
+        if self.version != "3":
+            raise DeviceProtocolError(
+                self.device, "SNMP setup", f"unsupported SNMP version {self.version!r}"
+            )
+        user = settings.get("user")
+        auth_key, priv_key = settings.get("auth_key"), settings.get("priv_key")
+        if not user or auth_key is None or priv_key is None:
+            raise DeviceAuthError(
+                self.device, "SNMP setup", "SNMPv3 needs user, auth_key and priv_key"
+            )
+        auth_name = str(settings.get("auth_protocol", "SHA"))
+        priv_name = str(settings.get("priv_protocol", "AES"))
+        if auth_name not in AUTH_PROTOCOLS or priv_name not in PRIV_PROTOCOLS:
+            raise DeviceProtocolError(
+                self.device, "SNMP setup", f"unsupported protocols {auth_name}/{priv_name}"
+            )
+        return UsmUserData(
+            str(user),
+            authKey=_reveal(auth_key),
+            privKey=_reveal(priv_key),
+            authProtocol=AUTH_PROTOCOLS[auth_name],
+            privProtocol=PRIV_PROTOCOLS[priv_name],
+        )
+
+    async def _ensure(self) -> tuple[SnmpEngine, UdpTransportTarget]:
+        if self._engine is None:
+            self._engine = SnmpEngine()
+        if self._transport is None:
+            try:
+                # pysnmp retransmission disabled: retries are ours, and reads only.
+                self._transport = await UdpTransportTarget.create(
+                    (self.target.host, self.target.port), timeout=self.timeout_s, retries=0
+                )
+            except Exception as exc:
+                raise DeviceProtocolError(
+                    self.device, "SNMP setup", f"bad address {self.target.host}: {exc}"
+                ) from None
+        return self._engine, self._transport
+
+    def close(self) -> None:
+        """Release the engine's socket. Call on the client's event loop."""
+        engine, self._engine, self._transport = self._engine, None, None
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                engine.close_dispatcher()
+
+    # -- public API ----------------------------------------------------------
+    async def get(self, *oids: str) -> dict[str, Any]:
+        """GET ``oids``; returns ``{oid: value}`` in request order.
+
+        A missing object (noSuchObject/noSuchInstance) raises DeviceProtocolError.
+        """
+        names = [normalize_oid(o) for o in oids]
+        operation = f"GET {', '.join(names)}"
+        var_binds = await self._read(
+            operation,
+            lambda engine, transport: get_cmd(
+                engine, self._auth, transport, self._context,
+                *(ObjectType(ObjectIdentity(n)) for n in names), lookupMib=False,
+            ),
+            names,
+        )
+        result: dict[str, Any] = {}
+        for name, (oid, value) in zip(names, var_binds, strict=False):
+            self._check_value(f"GET {name}", oid, value)
+            result[name] = value
+        if len(result) != len(names):
+            raise DeviceProtocolError(
+                self.device, operation, f"{len(var_binds)} values for {len(names)} OIDs"
+            )
+        return result
+
+    async def set(self, oid: str, value: Asn1Item) -> None:
+        """SET one variable. Sent exactly once: a timeout is reported, never retried."""
+        name = normalize_oid(oid)
+        operation = f"SET {name}"
+        engine, transport = await self._ensure()
+        error_indication, error_status, error_index, _var_binds = await self._guarded(
+            operation,
+            set_cmd(
+                engine, self._auth, transport, self._context,
+                ObjectType(ObjectIdentity(name), value), lookupMib=False,
+            ),
+        )
+        self._check_response(operation, error_indication, error_status, error_index, [name])
+
+    async def walk(self, oid: str) -> list[tuple[str, Any]]:
+        """Every ``(oid, value)`` under ``oid``, in order, using GETBULK."""
+        name = normalize_oid(oid)
+        table = await self.walk_columns(name)
+        return [(f"{name}.{index}", value) for index, value in table[name].items()]
+
+    async def walk_columns(self, *columns: str) -> dict[str, dict[str, Any]]:
+        """Walk several table columns side by side, one GETBULK stream for all.
+
+        Returns ``{column: {index: value}}`` where ``index`` is the OID suffix
+        below the column (``"7"`` for outlet 7). Requests carry one repeater per
+        column still unfinished, so a 24-row, 3-column table costs ~2 requests.
+        """
+        bases = [normalize_oid(c) for c in columns]
+        prefixes = {b: _oid_tuple(b) for b in bases}
+        result: dict[str, dict[str, Any]] = {b: {} for b in bases}
+        cursor = {b: prefixes[b] for b in bases}
+        active = list(bases)
+        operation = f"GETBULK {', '.join(bases)}"
+        while active:
+            reps = max(1, self.max_repetitions // len(active))
+            positions = [".".join(map(str, cursor[b])) for b in active]
+            var_binds = await self._read(
+                operation,
+                lambda engine, transport, positions=positions, reps=reps: bulk_cmd(
+                    engine, self._auth, transport, self._context, 0, reps,
+                    *(ObjectType(ObjectIdentity(p)) for p in positions), lookupMib=False,
+                ),
+                positions,
+            )
+            if not var_binds:
+                raise DeviceProtocolError(self.device, operation, "empty GETBULK response")
+            finished: set[str] = set()
+            progressed = False
+            for i, (oid, value) in enumerate(var_binds):
+                base = active[i % len(active)]
+                if base in finished:
+                    continue
+                oid_t = _oid_tuple(str(oid))
+                prefix = prefixes[base]
+                if _is_end(value) or oid_t[: len(prefix)] != prefix:
+                    finished.add(base)
+                    continue
+                if oid_t <= cursor[base]:
+                    raise DeviceProtocolError(
+                        self.device, operation, f"OID not increasing at {'.'.join(map(str, oid_t))}"
+                    )
+                self._check_value(operation, oid, value)
+                cursor[base] = oid_t
+                result[base][".".join(map(str, oid_t[len(prefix):]))] = value
+                progressed = True
+            active = [b for b in active if b not in finished]
+            if active and not progressed:
+                raise DeviceProtocolError(self.device, operation, "GETBULK made no progress")
+        return result
+
+    # -- plumbing ------------------------------------------------------------
+    async def _read(self, operation: str, make_call, names: list[str]) -> list[tuple[Any, Any]]:
+        """Run a read request with bounded retries on timeout only."""
+        attempts = self.retries + 1
+        for attempt in range(attempts):
+            engine, transport = await self._ensure()
+            try:
+                error_indication, error_status, error_index, var_binds = await self._guarded(
+                    operation, make_call(engine, transport)
+                )
+                self._check_response(operation, error_indication, error_status, error_index, names)
+            except DeviceTimeout:
+                if attempt + 1 >= attempts:
+                    raise
+                continue
+            return [(vb[0], vb[1]) for vb in var_binds]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _guarded(self, operation: str, coro) -> tuple[Any, Any, Any, Any]:
+        """Await a pysnmp call with a hard deadline on top of pysnmp's own timer."""
+        try:
+            return await asyncio.wait_for(coro, self.timeout_s + 1.0)
+        except TimeoutError:
+            raise DeviceTimeout(
+                self.device, operation, f"no answer within {self.timeout_s:g} s"
+            ) from None
+        except DeviceError:
+            raise
+        except Exception as exc:  # undecodable reply, pyasn1 errors, pysnmp internals
+            raise DeviceProtocolError(
+                self.device, operation, f"{type(exc).__name__}: {exc}"
+            ) from None
+
+    def _check_response(
+        self, operation: str, error_indication: Any, error_status: Any, error_index: Any,
+        names: list[str],
+    ) -> None:
+        if error_indication:
+            if isinstance(error_indication, errind.RequestTimedOut):
+                hint = " (wrong community?)" if self.version == "2c" else ""
+                raise DeviceTimeout(
+                    self.device, operation,
+                    f"no answer within {self.timeout_s:g} s{hint}",
+                )
+            if isinstance(error_indication, _AUTH_INDICATIONS):
+                raise DeviceAuthError(self.device, operation, str(error_indication))
+            raise DeviceProtocolError(self.device, operation, str(error_indication))
+        if error_status and int(error_status):
+            index = int(error_index or 0)
+            where = names[index - 1] if 0 < index <= len(names) else operation
+            status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else str(
+                error_status
+            )
+            raise DeviceReportedError(self.device, operation, f"{status} at {where}")
+
+    def _check_value(self, operation: str, oid: Any, value: Any) -> None:
+        if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance):
+            kind = "noSuchObject" if isinstance(value, rfc1905.NoSuchObject) else "noSuchInstance"
+            raise DeviceProtocolError(self.device, operation, f"{kind} at {oid}")
+        if _is_end(value):
+            raise DeviceProtocolError(self.device, operation, f"endOfMibView at {oid}")
+
+
+def _is_end(value: Any) -> bool:
+    return isinstance(value, rfc1905.EndOfMibView)
+
+
+def _reveal(value: Any) -> str:
+    """The one place a credential is unwrapped: when it is handed to pysnmp."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    return str(value)
+
+
+__all__ = [
+    "AUTH_PROTOCOLS",
+    "PRIV_PROTOCOLS",
+    "SnmpClient",
+    "decode_enum",
+    "decode_int",
+    "decode_scaled",
+    "decode_str",
+    "normalize_oid",
+]
