@@ -26,7 +26,7 @@ from pysnmp.proto.rfc1902 import Integer32
 
 from drivers.aio import LoopThread
 from drivers.base import Target
-from drivers.errors import DeviceProtocolError
+from drivers.errors import DeviceError, DeviceProtocolError, DeviceReportedError
 from drivers.pdu import OutletAction, OutletReading, PduIdentity, PduSnapshot, PhaseReading
 from drivers.snmp import SnmpClient, decode_enum, decode_int, decode_scaled, decode_str
 
@@ -77,8 +77,12 @@ class ApcRpdu2:
     # -- coroutines ----------------------------------------------------------
     async def aidentity(self) -> PduIdentity:
         values = await self._snmp.get(
-            f"{IDENT_NAME}.1", f"{IDENT_MODEL}.1", f"{IDENT_SERIAL}.1", f"{IDENT_FIRMWARE}.1",
-            f"{DEVICE_NUM_OUTLETS}.1", f"{DEVICE_NUM_PHASES}.1",
+            f"{IDENT_NAME}.1",
+            f"{IDENT_MODEL}.1",
+            f"{IDENT_SERIAL}.1",
+            f"{IDENT_FIRMWARE}.1",
+            f"{DEVICE_NUM_OUTLETS}.1",
+            f"{DEVICE_NUM_PHASES}.1",
         )
         name, model, serial, firmware, outlets, phases = values.items()
         return PduIdentity(
@@ -90,14 +94,23 @@ class ApcRpdu2:
             phase_count=decode_int(phases[1], self.name, phases[0]),
         )
 
-    async def aoutlets(self) -> list[OutletReading]:
+    async def aoutlets(
+        self, cell_errors: dict[str, DeviceError] | None = None
+    ) -> list[OutletReading]:
+        """All outlets. With ``cell_errors``, an unreadable current is recorded there
+        (key ``current/<n>``) and read as None instead of failing the whole table."""
         table = await self._snmp.walk_columns(
             OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT
         )
         indexes = sorted(table[OUTLET_NAME], key=lambda i: self._index(OUTLET_NAME, i))
-        return [self._outlet_reading(index, table) for index in indexes]
+        return [self._outlet_reading(index, table, cell_errors) for index in indexes]
 
-    def _outlet_reading(self, index: str, table: dict[str, dict[str, object]]) -> OutletReading:
+    def _outlet_reading(
+        self,
+        index: str,
+        table: dict[str, dict[str, object]],
+        cell_errors: dict[str, DeviceError] | None = None,
+    ) -> OutletReading:
         def cell(column: str) -> object:
             try:
                 return table[column][index]
@@ -107,27 +120,40 @@ class ApcRpdu2:
                 ) from None
 
         layout = table[OUTLET_PHASE_LAYOUT].get(index)
+        try:
+            current = decode_tenths_of_amps(
+                cell(OUTLET_CURRENT), self.name, f"{OUTLET_CURRENT}.{index}"
+            )
+        except DeviceProtocolError as exc:
+            if cell_errors is None:
+                raise
+            cell_errors[f"current/{self._index(OUTLET_NAME, index)}"] = exc
+            current = None
         return OutletReading(
             index=self._index(OUTLET_NAME, index),
             name=decode_str(cell(OUTLET_NAME), self.name, f"{OUTLET_NAME}.{index}"),
             state=decode_outlet_state(  # type: ignore[arg-type]
                 cell(OUTLET_STATE), self.name, f"{OUTLET_STATE}.{index}"
             ),
-            current_a=decode_tenths_of_amps(
-                cell(OUTLET_CURRENT), self.name, f"{OUTLET_CURRENT}.{index}"
-            ),
-            phase=None if layout is None else decode_enum(
-                layout, PHASE_LAYOUT, self.name, f"{OUTLET_PHASE_LAYOUT}.{index}"
-            ),
+            current_a=current,
+            phase=None
+            if layout is None
+            else decode_enum(layout, PHASE_LAYOUT, self.name, f"{OUTLET_PHASE_LAYOUT}.{index}"),
         )
 
     async def aoutlet(self, index: int) -> OutletReading:
         suffix = str(int(index))
-        oids = [f"{c}.{suffix}" for c in (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT,
-                                            OUTLET_PHASE_LAYOUT)]
+        oids = [
+            f"{c}.{suffix}"
+            for c in (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT)
+        ]
         values = await self._snmp.get(*oids)
-        table = {col: {suffix: values[oid]} for col, oid in zip(
-            (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT), oids, strict=True)}
+        table = {
+            col: {suffix: values[oid]}
+            for col, oid in zip(
+                (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT), oids, strict=True
+            )
+        }
         return self._outlet_reading(suffix, table)
 
     async def aphases(self) -> list[PhaseReading]:
@@ -158,10 +184,30 @@ class ApcRpdu2:
         return readings
 
     async def asnapshot(self) -> PduSnapshot:
-        identity, outlets, phases = await asyncio.gather(
-            self.aidentity(), self.aoutlets(), self.aphases()
+        """Identity, outlets and phases read concurrently.
+
+        A timeout or authentication failure fails the snapshot (the device is
+        unusable); garbage in one part is kept in ``errors`` for that part only.
+        """
+        errors: dict[str, DeviceError] = {}
+        results = await asyncio.gather(
+            self.aidentity(), self.aoutlets(errors), self.aphases(), return_exceptions=True
         )
-        return PduSnapshot(identity=identity, outlets=tuple(outlets), phases=tuple(phases))
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(
+                result, DeviceProtocolError | DeviceReportedError
+            ):
+                raise result
+        identity, outlets, phases = (None if isinstance(r, BaseException) else r for r in results)
+        for part, result in zip(("identity", "outlets", "phases"), results, strict=True):
+            if isinstance(result, BaseException):
+                errors[part] = result
+        return PduSnapshot(
+            identity=identity,
+            outlets=tuple(outlets or ()),
+            phases=tuple(phases or ()),
+            errors=errors,
+        )
 
     async def aset_outlet(self, index: int, action: OutletAction) -> None:
         if action not in COMMANDS:
@@ -201,4 +247,3 @@ class ApcRpdu2:
 
         if not self._loop.loop.is_closed():
             self._loop.run(close())
-

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from drivers.errors import DeviceError
 
 OutletState = Literal["on", "off"]
 OutletAction = Literal["on", "off", "cycle"]
@@ -38,11 +41,30 @@ class PhaseReading:
 
 @dataclass(frozen=True)
 class PduSnapshot:
-    """Everything a non-destructive check needs, read once."""
+    """Everything a non-destructive check needs, read once.
 
-    identity: PduIdentity
+    A part the PDU answered with garbage is recorded in ``errors`` (keys
+    ``identity``, ``outlets``, ``phases``, ``current/<n>``) instead of failing
+    the whole snapshot, so only the checks that need that part fail; call
+    :meth:`require` before using a part.
+    """
+
+    identity: PduIdentity | None
     outlets: tuple[OutletReading, ...]
     phases: tuple[PhaseReading, ...]
+    errors: Mapping[str, DeviceError] = field(default_factory=dict)
+
+    def require(self, *parts: str) -> None:
+        for part in parts:
+            if part in self.errors:
+                raise self.errors[part]
+
+    def outlet(self, index: int) -> OutletReading:
+        self.require("outlets")
+        for reading in self.outlets:
+            if reading.index == index:
+                return reading
+        raise KeyError(f"outlet {index} is not in the PDU's outlet table")
 
 
 class Pdu(Protocol):

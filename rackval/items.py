@@ -62,7 +62,7 @@ def links(rack: Rack) -> list[Item]:
     switches = rack.devices_of("switch")
     result = []
     for link in rack.cabling:
-        (a_dev, _), (b_dev, _) = link.ends
+        a_dev = link.ends[0][0]
         end = link.a if a_dev in switches else link.b
         result.append(Item("link", end, end.split("/", 1)[0], link))
     return result

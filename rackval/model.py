@@ -30,7 +30,9 @@ from rackval.errors import ConfigError
 from rackval.yamlfile import LocatedDocument, load_located, validate_located
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-SECRET_REF_PATTERN = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#\s][^#]*(#[A-Za-z0-9_.-]+)?)$")
+SECRET_REF_PATTERN = re.compile(
+    r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#\s][^#]*(#[A-Za-z0-9_.-]+)?)$"
+)
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Phase = Literal["L1", "L2", "L3"]
 Speed = Literal["1G", "10G", "25G", "40G", "50G", "100G", "200G", "400G", "800G"]
@@ -248,12 +250,19 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append((loc, f"{feed.device!r} is not a PDU of this rack"))
         elif feed.index > pdus[feed.device].outlets:
             problems.append(
-                (loc, f"outlet {feed.index} does not exist ({feed.device} has {pdus[feed.device].outlets})")
+                (
+                    loc,
+                    f"outlet {feed.index} does not exist ({feed.device} has {pdus[feed.device].outlets})",
+                )
             )
         elif pdus[feed.device].phases == 1 and feed.phase != "L1":
-            problems.append((("power", i, "phase"), f"{feed.device} is single-phase: phase must be L1"))
+            problems.append(
+                (("power", i, "phase"), f"{feed.device} is single-phase: phase must be L1")
+            )
         if feed.outlet in seen_outlets:
-            problems.append((loc, f"outlet {feed.outlet} already feeds power[{seen_outlets[feed.outlet]}]"))
+            problems.append(
+                (loc, f"outlet {feed.outlet} already feeds power[{seen_outlets[feed.outlet]}]")
+            )
         seen_outlets.setdefault(feed.outlet, i)
         if feed.load not in loads:
             problems.append((("power", i, "load"), f"{feed.load!r} is not listed under hosts"))
@@ -273,7 +282,9 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
         for j, ref in enumerate(tp.fed_by):
             dev, _, idx = ref.partition("/")
             if dev not in pdus or int(idx) > pdus[dev].outlets:
-                problems.append((("test_points", name, "fed_by", j), f"{ref} is not an outlet of this rack"))
+                problems.append(
+                    (("test_points", name, "fed_by", j), f"{ref} is not an outlet of this rack")
+                )
     return problems
 
 

@@ -71,7 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--limits", metavar="FILE", help="limits file (default: the rack file's)")
     group.addoption(
-        "--device", action="append", default=[], metavar="NAME", help="only test items of this device"
+        "--device",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only test items of this device",
     )
     group.addoption("--operator", default=os.environ.get("RACKVAL_OPERATOR", "unknown"))
     group.addoption("--station-id", default=os.environ.get("RACKVAL_STATION", "unconfigured"))
@@ -121,20 +125,24 @@ def _load_state(config: pytest.Config) -> RackvalState | None:
         limits_path=limits_path,
         scenarios=[Path(s).resolve() for s in sim_values if s],
         simulate=bool(sim_values),
-        endpoints_file=Path(config.getoption("--endpoints")) if config.getoption("--endpoints") else None,
+        endpoints_file=Path(config.getoption("--endpoints"))
+        if config.getoption("--endpoints")
+        else None,
         devices=devices,
         run=run,
     )
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
     # SIGTERM (a station shutting down, CI cancelling) runs the same teardown
     # as Ctrl-C: every destructive test's finalizer restores the rack.
     raise KeyboardInterrupt("SIGTERM")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "destructive: changes the rack's state; restores it in teardown")
+    config.addinivalue_line(
+        "markers", "destructive: changes the rack's state; restores it in teardown"
+    )
     try:
         state = _load_state(config)
     except ConfigError as exc:
@@ -206,7 +214,9 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     """The rack under test: drivers per device (lazily connected) and snapshots."""
     state = rackval_state(request.config)
     if state is None:
-        raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
+        raise pytest.UsageError(
+            "this test needs a rack: pass --rack FILE (and --sim to simulate it)"
+        )
     state.session = _start_session(request.config, state)
     try:
         yield state.session
@@ -266,7 +276,8 @@ class Measure:
     def _failure_text(self, m: Measurement) -> str:
         value_text = f"{m.value:g}" if isinstance(m.value, float) else str(m.value)
         unit = f" {m.units}" if m.units and not isinstance(m.value, str) else ""
-        return f"{self._labels.get(id(m), m.item)}: {m.name} = {value_text}{unit}, expected {m.limit.describe()}"
+        label = self._labels.get(id(m), m.item)
+        return f"{label}: {m.name} = {value_text}{unit}, expected {m.limit.describe()}"
 
     def verdict(self) -> None:
         """Fail the test if any measurement taken with ``fail=False`` is out of limits."""
@@ -295,7 +306,9 @@ class Restorer:
         pdu = self._session.driver(device)
         before = pdu.outlet(index).state
         change = (
-            self._session.journal.begin(device, "outlet", index, before) if self._session.journal else None
+            self._session.journal.begin(device, "outlet", index, before)
+            if self._session.journal
+            else None
         )
 
         def undo() -> None:

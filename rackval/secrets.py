@@ -42,7 +42,9 @@ def resolve_secret(ref: str, base_dir: Path, *, what: str = "credential") -> Sec
         if not isinstance(data, dict) or key not in data or data[key] is None:
             raise ConfigError(f"{what}: secrets file {path} has no key {key!r}")
         return Secret(str(data[key]))
-    raise ConfigError(f"{what}: {ref[:5]!r}... is not a credential reference (env:NAME or file:PATH)")
+    raise ConfigError(
+        f"{what}: {ref[:5]!r}... is not a credential reference (env:NAME or file:PATH)"
+    )
 
 
 def secret_resolver(base_dir: Path):

@@ -65,14 +65,26 @@ def start_sim_process(
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / "endpoints.json"
     log_path = workdir / "simulator.log"
-    cmd = [sys.executable, "-m", "simulators.rack", str(rack_path), "--quiet", "--ready-file", str(ready)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "simulators.rack",
+        str(rack_path),
+        "--quiet",
+        "--ready-file",
+        str(ready),
+    ]
     for s in scenarios:
         cmd += ["--scenario", str(s)]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
+    env["PYTHONPATH"] = (
+        root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
+    )
     log = open(log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():

@@ -15,7 +15,9 @@ def suites_root() -> Path:
 def available_suites() -> list[str]:
     root = suites_root()
     return sorted(
-        p.name for p in root.iterdir() if p.is_dir() and any(p.glob("test_*.py")) and not p.name.startswith("_")
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and any(p.glob("test_*.py")) and not p.name.startswith("_")
     )
 
 
@@ -24,5 +26,7 @@ def suite_paths(names: list[str]) -> list[Path]:
     known = available_suites()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ConfigError(f"--suite: no suite named {', '.join(unknown)} (known: {', '.join(known)})")
+        raise ConfigError(
+            f"--suite: no suite named {', '.join(unknown)} (known: {', '.join(known)})"
+        )
     return [suites_root() / n for n in (names or known)]

@@ -19,7 +19,9 @@ log = logging.getLogger("rackval")
 Overlay = dict[str, dict[str, Any]]
 
 
-def _resolved(settings: dict[str, Any], secret_fields: tuple[str, ...], base: Path, what: str) -> dict:
+def _resolved(
+    settings: dict[str, Any], secret_fields: tuple[str, ...], base: Path, what: str
+) -> dict:
     out = dict(settings)
     for key in secret_fields:
         if out.get(key):
@@ -34,7 +36,9 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
     timeout, retries = 2.0, 1
     if isinstance(device, PduDevice):
         snmp = _resolved(
-            device.snmp.model_dump(), ("community", "auth_key", "priv_key"), rack.base_dir,
+            device.snmp.model_dump(),
+            ("community", "auth_key", "priv_key"),
+            rack.base_dir,
             f"devices.{name}.snmp",
         )
         if device.snmp.version == "2c":
@@ -42,7 +46,9 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
         options["snmp"] = snmp
         timeout, retries = device.snmp.timeout_s, device.snmp.retries
     elif isinstance(device, SwitchDevice):
-        ssh = _resolved(device.ssh.model_dump(), ("password", "key_file"), rack.base_dir, f"devices.{name}.ssh")
+        ssh = _resolved(
+            device.ssh.model_dump(), ("password", "key_file"), rack.base_dir, f"devices.{name}.ssh"
+        )
         if endpoint.get("known_hosts"):
             ssh["known_hosts"] = endpoint["known_hosts"]
         elif ssh.get("known_hosts"):
@@ -56,4 +62,6 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
     options["expected"] = device.expected.model_dump()
     host = endpoint.get("host", getattr(device, "address", ""))
     port = int(endpoint.get("port", getattr(device, "port", 0)))
-    return Target(name=name, host=host, port=port, options=options, timeout_s=timeout, retries=retries)
+    return Target(
+        name=name, host=host, port=port, options=options, timeout_s=timeout, retries=retries
+    )

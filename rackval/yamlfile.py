@@ -50,8 +50,7 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[str],
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             if key in seen:
                 problems.append(
-                    f"{name}:{key_node.start_mark.line + 1}: {_dotted((*loc, key))}: "
-                    "duplicate key"
+                    f"{name}:{key_node.start_mark.line + 1}: {_dotted((*loc, key))}: duplicate key"
                 )
             seen.add(key)
             lines[(*loc, key)] = key_node.start_mark.line + 1
@@ -122,10 +121,9 @@ def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     out: list[str | int] = []
     node = data
     for position, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             out.append(part)
         elif position == len(loc) - 1:

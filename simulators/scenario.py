@@ -96,7 +96,8 @@ def combine(scenarios: list[Scenario]) -> Scenario:
     if len(scenarios) == 1:
         return scenarios[0]
     latency = {
-        proto: max(getattr(s.latency_ms, proto) for s in scenarios) for proto in ("snmp", "ssh", "scpi")
+        proto: max(getattr(s.latency_ms, proto) for s in scenarios)
+        for proto in ("snmp", "ssh", "scpi")
     }
     failures: list[str] = []
     for s in scenarios:

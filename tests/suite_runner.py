@@ -61,7 +61,16 @@ def run_suites(
 ) -> SuiteRun:
     junit = tmp_path / "junit.xml"
     suite_dirs = [str(ROOT / "suites" / s) for s in suites] or [str(ROOT / "suites")]
-    cmd = [sys.executable, "-m", "pytest", *suite_dirs, "--rack", str(rack), "-p", "no:cacheprovider"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *suite_dirs,
+        "--rack",
+        str(rack),
+        "-p",
+        "no:cacheprovider",
+    ]
     cmd += ["--results-dir", str(tmp_path / "results"), f"--junitxml={junit}", "-q", "-rN"]
     if scenarios:
         for s in scenarios:

@@ -13,19 +13,43 @@ from rackval.limits import Limit
 from rackval.switching import switch_all
 
 
+def _snapshot(rack, device, *parts):
+    snapshot = rack.snapshot(device)
+    snapshot.require(*parts)
+    return snapshot
+
+
 def _outlet(rack, outlet):
-    return next(o for o in rack.snapshot(outlet.device).outlets if o.index == outlet.index)
+    return rack.snapshot(outlet.device).outlet(outlet.index)
 
 
 def test_pdu_identity(pdu, rack, measure):
-    identity = rack.snapshot(pdu.device).identity
+    identity = _snapshot(rack, pdu.device, "identity").identity
     expected = pdu.spec.expected
     for field in ("model", "serial"):
         want = getattr(expected, field)
         if want is not None:
-            measure(f"pdu_{field}", getattr(identity, field), item=pdu, limit=Limit(expected=want), fail=False)
-    measure("pdu_outlet_count", identity.outlet_count, item=pdu, limit=Limit(expected=pdu.spec.outlets), fail=False)
-    measure("pdu_phase_count", identity.phase_count, item=pdu, limit=Limit(expected=pdu.spec.phases), fail=False)
+            measure(
+                f"pdu_{field}",
+                getattr(identity, field),
+                item=pdu,
+                limit=Limit(expected=want),
+                fail=False,
+            )
+    measure(
+        "pdu_outlet_count",
+        identity.outlet_count,
+        item=pdu,
+        limit=Limit(expected=pdu.spec.outlets),
+        fail=False,
+    )
+    measure(
+        "pdu_phase_count",
+        identity.phase_count,
+        item=pdu,
+        limit=Limit(expected=pdu.spec.phases),
+        fail=False,
+    )
     measure.verdict()
 
 
@@ -33,7 +57,12 @@ def test_pdu_firmware(pdu, rack, measure):
     want = pdu.spec.expected.firmware
     if want is None:
         pytest.skip(f"{pdu.id}: the rack file names no firmware to check")
-    measure("pdu_firmware", rack.snapshot(pdu.device).identity.firmware, item=pdu, limit=Limit(expected=want))
+    measure(
+        "pdu_firmware",
+        _snapshot(rack, pdu.device, "identity").identity.firmware,
+        item=pdu,
+        limit=Limit(expected=want),
+    )
 
 
 def test_outlet_name(outlet, rack, measure):
@@ -47,6 +76,7 @@ def test_outlet_state(outlet, rack, measure):
 
 def test_outlet_current(outlet, rack, measure):
     expected = outlet.spec.current_a
+    _snapshot(rack, outlet.device, f"current/{outlet.index}")
     measure(
         "outlet_current",
         _outlet(rack, outlet).current_a,
@@ -59,7 +89,7 @@ def test_phase_load(pdu, rack, measure):
     """Each phase's current stays under the PDU's derated rating."""
     spec = pdu.spec
     derated = spec.rated_current_a * spec.derating_percent / 100
-    for phase in rack.snapshot(pdu.device).phases:
+    for phase in _snapshot(rack, pdu.device, "phases").phases:
         measure(
             "phase_current",
             phase.current_a,
@@ -72,7 +102,7 @@ def test_phase_load(pdu, rack, measure):
 
 
 def test_phase_balance(pdu, rack, measure):
-    phases = rack.snapshot(pdu.device).phases
+    phases = _snapshot(rack, pdu.device, "phases").phases
     if len(phases) < 2:
         pytest.skip(f"{pdu.id} is single-phase")
     currents = [p.current_a for p in phases]
@@ -84,7 +114,7 @@ def test_phase_balance(pdu, rack, measure):
 def test_total_load(pdu, rack, measure):
     spec = pdu.spec
     capacity = spec.rated_current_a * spec.phases * spec.derating_percent / 100
-    total = sum(p.current_a for p in rack.snapshot(pdu.device).phases)
+    total = sum(p.current_a for p in _snapshot(rack, pdu.device, "phases").phases)
     measure("pdu_total_load", round(total / capacity * 100, 1), item=pdu)
 
 
@@ -110,7 +140,9 @@ def test_outlet_switching(outlet, switching, measure):
     result = switching[(outlet.device, outlet.index)]
     if isinstance(result, Exception):
         raise result
-    measure("outlet_state_after_off", result.after_off.state, item=outlet, limit=Limit(expected="off"))
+    measure(
+        "outlet_state_after_off", result.after_off.state, item=outlet, limit=Limit(expected="off")
+    )
     measure("outlet_switch_s", round(result.off_seconds, 2), item=outlet)
     measure("outlet_current_off", result.after_off.current_a, item=outlet)
     measure("outlet_state_after_on", result.after_on.state, item=outlet, limit=Limit(expected="on"))
