@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socketserver
 import sys
@@ -39,6 +40,7 @@ class SimulatedRack:
     def __init__(self, rack: Rack, scenario: Scenario | None = None, workdir: Path | None = None):
         self.rack = rack
         self.scenario = scenario or Scenario()
+        self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-sim-"))
         self.state = RackState(rack)
         self.handles: dict[str, SimHandle] = {}
@@ -104,6 +106,8 @@ class SimulatedRack:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def extra_simulators(rack: Rack) -> dict[str, str]:
