@@ -1,11 +1,30 @@
-"""The ``rackval`` command: validate, simulate and run acceptance suites."""
+"""The ``rackval`` command: validate, simulate, check, list and run acceptance suites.
+
+Exit codes of ``rackval run`` (and ``doctor``), documented in docs/technician.md:
+
+====  ==========================================================================
+0     passed: every selected test passed
+1     failed: at least one test failed (the banner lists them by device)
+2     configuration or usage error (rack/station/limits/answers file, options,
+      a suite that does not load, a selection that matches nothing)
+3     the rack is not ready: a device does not answer, rejects its credentials,
+      or is not the device the rack file names (or the scanned serial is wrong)
+4     internal error of rackval or pytest
+130   interrupted (Ctrl-C, SIGTERM); the rack was restored by the teardowns
+====  ==========================================================================
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import uuid
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -19,17 +38,50 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Exit codes of `rackval run` (documented in README.md)
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
+
+# plugins `rackval run` needs that may not be registered as pytest11 entry points
+RUN_PLUGINS = ("rackval.prompts_plugin", "rackval.station_plugin", "rackval.results.plugin")
+REPORT_EXTENSIONS = {"html": "html", "junit": "xml", "ocptv": "jsonl"}
+VERBOSE_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-rA", "-ra", "-s", "--capture=no")
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def _config_exit(exc: ConfigError) -> typer.Exit:
+    for problem in exc.problems:
+        typer.echo(f"error: {problem}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _plugin_args(modules: tuple[str, ...] = RUN_PLUGINS) -> list[str]:
+    """``-p module`` for each available plugin module not already a pytest11 entry point."""
+    registered = {ep.value.split(":")[0] for ep in entry_points(group="pytest11")}
+    args: list[str] = []
+    for module in modules:
+        if module in registered:
+            continue
+        try:
+            available = find_spec(module) is not None
+        except ModuleNotFoundError:
+            available = False
+        if available:
+            args += ["-p", module]
+    return args
+
+
+def _plugin_available(module: str) -> bool:
+    return module in {ep.value.split(":")[0] for ep in entry_points(group="pytest11")} or bool(
+        _plugin_args((module,))
+    )
 
 
 @app.command()
@@ -40,9 +92,7 @@ def validate(rack_file: Annotated[Path, typer.Argument(help="rack file to check"
 
     try:
         rack = load_rack(rack_file)
-        limits = load_limits(
-            resolve_include(rack.base_dir, rack.limits, what=f"{rack_file.name}: limits")
-        )
+        limits = load_limits(resolve_include(rack.base_dir, rack.limits, what=f"{rack_file.name}: limits"))
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
@@ -65,70 +115,356 @@ def schema() -> None:
 @app.command()
 def sim(
     rack_file: Annotated[Path, typer.Argument(help="rack file to simulate")],
-    scenario: Annotated[list[Path], typer.Option(help="fault scenario (repeatable)")] = [],
+    scenario: Annotated[list[Path] | None, typer.Option(help="fault scenario (repeatable)")] = None,
     ready_file: Annotated[Path | None, typer.Option(help="write the endpoints as JSON here")] = None,
 ) -> None:
     """Serve a simulated rack on 127.0.0.1 until Ctrl-C; prints each device's endpoint."""
     from simulators.rack import run
 
+    scenario = scenario or []
     try:
         raise typer.Exit(run(rack_file, list(scenario), ready_file))
     except ConfigError as exc:
         raise _error(str(exc)) from None
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+# -- doctor ---------------------------------------------------------------------
+
+
+@app.command()
+def doctor(
+    rack_file: Annotated[Path, typer.Argument(help="rack file of the rack to check")],
+    sim: Annotated[bool, typer.Option("--sim", help="check a simulated rack")] = False,
+    scenario: Annotated[
+        list[Path] | None,
+        typer.Option(help="fault scenario for the simulated rack (implies --sim)"),
+    ] = None,
+    device: Annotated[list[str] | None, typer.Option(help="only check this device (repeatable)")] = None,
+) -> None:
+    """Check every device concurrently: reachable, credentials work, identity matches."""
+    from rich.console import Console
+
+    from rackval.model import load_rack
+    from rackval.preflight import check_rack, render
+
+    scenario, device = scenario or [], device or []
+    try:
+        rack = load_rack(rack_file)
+        unknown = sorted(set(device) - set(rack.devices))
+        if unknown:
+            raise ConfigError(f"--device: no device named {', '.join(unknown)} in {rack_file}")
+        simulated = None
+        if sim or scenario:
+            from rackval.simprocess import start_sim_process
+
+            simulated = start_sim_process(rack.source, [s.resolve() for s in scenario])
+    except ConfigError as exc:
+        raise _config_exit(exc) from None
+    try:
+        readiness = check_rack(rack, simulated.overlay if simulated else None, device or None)
+    except ConfigError as exc:
+        raise _config_exit(exc) from None
+    finally:
+        if simulated is not None:
+            simulated.stop()
+    render(readiness, Console(highlight=False))
+    raise typer.Exit(EXIT_PASSED if readiness.ready else EXIT_UNREACHABLE)
+
+
+# -- list -------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_(
+    rack_file: Annotated[Path, typer.Argument(help="rack file of the rack to list for")],
+    suite: Annotated[list[str] | None, typer.Option(help="suite (repeatable; default: all)")] = None,
+    device: Annotated[list[str] | None, typer.Option(help="only this device's items (repeatable)")] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="pytest -k expression")] = None,
+    marker: Annotated[str | None, typer.Option("-m", help="pytest -m expression")] = None,
+    limits: Annotated[Path | None, typer.Option(help="limits file (default: the rack's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show the suites and parametrized items a run would execute (the rack is not touched)."""
+    from rich.console import Console
+
+    from rackval.listing import collect, render
+    from rackval.model import load_rack
+    from rackval.suites import suite_paths
+
+    suite, device = suite or [], device or []
+    try:
+        load_rack(rack_file)
+        paths = suite_paths(list(suite))
+    except ConfigError as exc:
+        raise _config_exit(exc) from None
+    args = [str(p) for p in paths] + [f"--rack={rack_file.resolve()}"]
+    args += [a for d in device for a in ("--device", d)]
+    args += ["--limits", str(limits.resolve())] if limits else []
+    args += ["-k", keyword] if keyword else []
+    args += ["-m", marker] if marker else []
+    code, listing = collect(args + _plugin_args(("rackval.prompts_plugin",)))
+    if code not in (0, 5) or listing.errors:
+        for error in listing.errors:
+            typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        typer.echo(json.dumps([t.__dict__ for t in listing.tests], indent=2))
+    else:
+        render(listing, Console(highlight=False))
+    raise typer.Exit(EXIT_PASSED if listing.tests else EXIT_USAGE)
+
+
+# -- run -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunSettings:
+    """What a run uses, from options first, then the station file, then defaults."""
+
+    suites: list[str]
+    results_dir: Path
+    results_db: str | None
+    report_formats: list[str]
+    station_id: str | None
+    station_file: Path | None
+    operator_prompt: bool
+    scan_rack_serial: bool
+
+
+def _settings(rack: Any, station_file: Path | None, suites: list[str], results_dir: Path | None):
+    from rackval.station import station_for_rack
+
+    station = station_for_rack(rack, station_file)
+    env_dir = os.environ.get("RACKVAL_RESULTS_DIR")
+    if station is None:
+        return RunSettings(
+            suites=suites,
+            results_dir=results_dir or Path(env_dir or "results"),
+            results_db=None,
+            report_formats=[],
+            station_id=None,
+            station_file=station_file,
+            operator_prompt=False,
+            scan_rack_serial=False,
+        )
+    base = station.source.parent if station.source else Path.cwd()
+    station_dir = (base / station.results_dir) if station.results_dir else None
+    bad = [f for f in station.report_formats if f not in REPORT_EXTENSIONS]
+    if bad:
+        raise ConfigError(
+            f"{station.where(('report_formats',))}: report_formats: unknown format(s) "
+            f"{', '.join(bad)} (known: {', '.join(REPORT_EXTENSIONS)})"
+        )
+    return RunSettings(
+        suites=suites or list(station.default_suites),
+        results_dir=results_dir or station_dir or Path(env_dir or "results"),
+        results_db=station.results_db,
+        report_formats=list(station.report_formats),
+        station_id=station.station.id,
+        station_file=station_file,
+        operator_prompt=station.operator_prompt,
+        scan_rack_serial=station.scan_rack_serial,
+    )
+
+
+def _terminal_stream() -> TextIO:
+    """A private duplicate of stdout: pytest's capture (of fd 1) does not reach it."""
+    sys.stdout.flush()
+    return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+
+
+def _start_prompts(rack: Any, settings: RunSettings, answers: Path | None, operator: str | None):
+    """The station's start-of-run prompts: operator badge, rack serial. Returns the operator id."""
+    from rackval.prompts import (
+        NotInteractive,
+        Operator,
+        env_non_interactive,
+        load_answers,
+        terminal_ask,
+    )
+
+    if not (settings.scan_rack_serial or (settings.operator_prompt and not operator)):
+        return operator
+
+    def ask(text: str) -> str:
+        if env_non_interactive() or not sys.stdin.isatty():
+            raise NotInteractive
+        return terminal_ask(sys.stdin, sys.stdout)(text)
+
+    who = Operator(answers=load_answers(answers) if answers else None, ask=ask)
+    if settings.operator_prompt and not operator:
+        operator = who.scan("Scan your badge", key="operator-badge", what="operator badge")
+    if settings.scan_rack_serial:
+        who.scan(
+            "Scan the rack serial label",
+            key="rack-serial",
+            expected=rack.rack.serial,
+            what="rack serial",
+        )
+    return operator
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
     ctx: typer.Context,
     rack_file: Annotated[Path, typer.Argument(help="rack file of the rack under test")],
     sim: Annotated[bool, typer.Option("--sim", help="run against a simulated rack")] = False,
     scenario: Annotated[
-        list[Path], typer.Option(help="fault scenario for the simulated rack (repeatable; implies --sim)")
-    ] = [],
-    suite: Annotated[list[str], typer.Option(help="suite to run (repeatable; default: all)")] = [],
-    device: Annotated[list[str], typer.Option(help="only test this device's items (repeatable)")] = [],
-    limits: Annotated[Path | None, typer.Option(help="limits file (default: the rack file's)")] = None,
-    results_dir: Annotated[Path, typer.Option(help="where results are written")] = Path("results"),
+        list[Path] | None,
+        typer.Option(help="fault scenario for the simulated rack (repeatable; implies --sim)"),
+    ] = None,
+    suite: Annotated[
+        list[str] | None,
+        typer.Option(help="suite to run (repeatable; default: the station's, or all)"),
+    ] = None,
+    device: Annotated[
+        list[str] | None, typer.Option(help="only test this device's items (repeatable)")
+    ] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="pytest -k expression")] = None,
+    marker: Annotated[str | None, typer.Option("-m", help="pytest -m expression")] = None,
+    limits: Annotated[Path | None, typer.Option(help="limits file (default: the rack's)")] = None,
+    station: Annotated[
+        Path | None, typer.Option(help="station file (default: the rack file's station:)")
+    ] = None,
+    answers: Annotated[
+        Path | None, typer.Option(help="answers to operator prompts (non-interactive runs)")
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option(envvar="RACKVAL_OPERATOR", help="operator id (badge)")
+    ] = None,
+    results_dir: Annotated[
+        Path | None, typer.Option(help="where results are written (default: the station's)")
+    ] = None,
+    preflight: Annotated[bool, typer.Option(help="check every device before the suites (pre-flight)")] = True,
+    plain: Annotated[bool, typer.Option(help="plain lines even on a terminal")] = False,
+    pytest_output: Annotated[
+        bool, typer.Option(help="show pytest's own output (also with -v after --)")
+    ] = False,
 ) -> None:
-    """Run the acceptance suites against a rack; extra arguments go to pytest (-k, -m, -x...)."""
+    """Run the acceptance suites against a rack; arguments after -- go to pytest (-x, -v...)."""
     import pytest
 
     from rackval.model import load_rack
+    from rackval.preflight import PreflightPlugin
+    from rackval.progress import Progress
+    from rackval.prompts import PromptError
     from rackval.suites import suite_paths
 
+    scenario, suite, device = scenario or [], suite or [], device or []
     try:
-        load_rack(rack_file)  # a clear one-line error before pytest starts
-        paths = suite_paths(list(suite))
+        rack = load_rack(rack_file)
+        settings = _settings(rack, station, list(suite), results_dir)
+        paths = suite_paths(settings.suites)
+        if answers is not None and not answers.is_file():
+            raise ConfigError(f"--answers: {answers}: file not found")
+        operator = _start_prompts(rack, settings, answers, operator)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise _config_exit(exc) from None
+    except PromptError as exc:
+        wrong_rack = "expected" in str(exc) and "rack serial" in str(exc)
+        raise _error(str(exc), EXIT_UNREACHABLE if wrong_rack else EXIT_USAGE) from None
+
+    run_id = uuid.uuid4().hex[:16]
     args = [str(p) for p in paths]
-    args += ["--rack", str(rack_file.resolve()), "--results-dir", str(results_dir)]
-    if sim or scenario:
-        args += ["--sim"] if not scenario else []
-        for s in scenario:
-            args += ["--sim", str(s.resolve())]
-    for d in device:
-        args += ["--device", d]
-    if limits:
-        args += ["--limits", str(limits.resolve())]
+    args += [f"--rack={rack_file.resolve()}", f"--results-dir={settings.results_dir}"]
+    args += ["--run-id", run_id]
+    for s in scenario:
+        args += ["--sim", str(s.resolve())]
+    if sim and not scenario:
+        args += ["--sim"]
+    args += [a for d in device for a in ("--device", d)]
+    args += ["--limits", str(limits.resolve())] if limits else []
+    args += ["-k", keyword] if keyword else []
+    args += ["-m", marker] if marker else []
+    args += ["--operator", operator] if operator else []
+    args += ["--station-id", settings.station_id] if settings.station_id else []
+    args += _plugin_args()
+    if answers:
+        args += ["--answers", str(answers.resolve())]
+    if station and _plugin_available("rackval.station_plugin"):
+        args += ["--station", str(station.resolve())]
+    reports: list[str] = []
+    if _plugin_available("rackval.results.plugin"):
+        if settings.results_db:
+            args += ["--results-db", settings.results_db]
+        for fmt in settings.report_formats:
+            target = settings.results_dir / "reports" / f"{run_id}.{REPORT_EXTENSIONS[fmt]}"
+            args += [f"--{fmt}", str(target)]
+            reports.append(str(target))
+    engineer = pytest_output or any(a in VERBOSE_FLAGS for a in ctx.args)
     args += ["-p", "no:cacheprovider", *ctx.args]
-    code = pytest.main(args)
-    raise typer.Exit(_exit_code(int(code)))
+
+    stream = _terminal_stream()
+    results_where = settings.results_db or str(settings.results_dir / "results.db")
+    if settings.results_db:
+        from rackval.results.store import redact
+
+        results_where = redact(settings.results_db)
+    progress = Progress(
+        stream,
+        "banner" if engineer else ("plain" if plain else None),
+        quiet_pytest=not engineer,
+        reports=reports,
+        results=results_where,
+    )
+    plugins: list[object] = [progress]
+    if preflight:
+        plugins.append(PreflightPlugin(on_result=progress.on_preflight))
+    try:
+        code = int(pytest.main(args, plugins=plugins))
+    finally:
+        stream.flush()
+    raise typer.Exit(exit_code(code, progress))
 
 
-def _exit_code(pytest_code: int) -> int:
+def exit_code(pytest_code: int, progress: Any = None) -> int:
+    """rackval's exit code for pytest's (see the module docstring)."""
+    from rackval.preflight import PYTEST_EXIT_NOT_READY
+
+    if pytest_code == PYTEST_EXIT_NOT_READY:
+        return EXIT_UNREACHABLE
+    if progress is not None and progress.interrupted:
+        return EXIT_INTERRUPTED
+    if progress is not None and progress.collection_errors:
+        return EXIT_USAGE
     return {
         0: EXIT_PASSED,
         1: EXIT_FAILED,
         2: EXIT_INTERRUPTED,
-        3: EXIT_FAILED,
+        3: EXIT_INTERNAL,
         4: EXIT_USAGE,
-        5: EXIT_USAGE,
-    }.get(pytest_code, EXIT_FAILED)
+        5: EXIT_USAGE,  # the selection matched no test
+    }.get(pytest_code, EXIT_INTERNAL)
+
+
+# -- results (from rackval.results, when installed) ------------------------------------
+
+
+def _mount_results() -> None:
+    try:
+        from rackval.results.cli import report_command, results_app
+    except ImportError:
+        return
+    app.add_typer(results_app, name="results", help="Browse stored runs.")
+
+    @app.command()
+    def report(
+        run_id: Annotated[str, typer.Argument(help="run id (or a unique prefix)")],
+        format: Annotated[str, typer.Option("--format", help="html, junit or ocptv")] = "html",
+        output: Annotated[Path | None, typer.Option(help="file to write")] = None,
+        results_db: Annotated[
+            str | None, typer.Option(envvar="RACKVAL_RESULTS_DB", help="results database URL")
+        ] = None,
+        results_dir: Annotated[
+            Path, typer.Option(envvar="RACKVAL_RESULTS_DIR", help="where results.db lives")
+        ] = Path("results"),
+    ) -> None:
+        """Export a stored run as an HTML, JUnit XML or OCP TV report."""
+        written = report_command(run_id, format, output, results_db, results_dir)
+        typer.echo(f"report written to {written}")
+
+
+_mount_results()
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
@@ -137,6 +473,9 @@ def _normalise_argv(argv: list[str]) -> list[str]:
     i = 0
     while i < len(argv):
         arg = argv[i]
+        if arg == "--":
+            out += argv[i:]
+            break
         if arg == "--sim" and i + 1 < len(argv) and argv[i + 1].endswith((".yaml", ".yml")):
             out += ["--scenario", argv[i + 1]]
             i += 2

@@ -151,8 +151,7 @@ def check_against_rack(station: Station, rack: Rack) -> None:
             problems.append(
                 (
                     ("wiring", name, "test_point"),
-                    f"{wire.test_point!r} is not a test point of rack {rack.rack.serial} "
-                    f"(known: {known})",
+                    f"{wire.test_point!r} is not a test point of rack {rack.rack.serial} (known: {known})",
                 )
             )
     for name in station.instruments:

@@ -38,3 +38,13 @@ def require_shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     require(path.exists(), f"../shared/{'/'.join(parts)}")
     return path
+DEMO_LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
+
+
+def _limits_version() -> str:
+    from rackval.limits import load_limits
+
+    return load_limits(DEMO_LIMITS).version
+
+
+DEMO_LIMITS_VERSION = _limits_version()

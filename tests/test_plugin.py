@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import DEMO_RACK, ROOT
+from tests.conftest import DEMO_LIMITS_VERSION, DEMO_RACK, ROOT
 from tests.suite_runner import read_junit
 
 
@@ -80,7 +80,7 @@ def test_measure_fails_with_item_value_and_limits(tmp_path):
 
 
 def test_measure_takes_limits_from_the_limits_file(tmp_path):
-    proc, outcomes = run_pytest(
+    _proc, outcomes = run_pytest(
         tmp_path,
         """
         def test_imbalance(pdu, measure):
@@ -95,12 +95,12 @@ def test_measure_takes_limits_from_the_limits_file(tmp_path):
     assert outcomes["test_imbalance[pdu-a]"].outcome == "passed"
     assert "pdu-b: phase_imbalance = 30 %, expected ≤ 25 %" in outcomes["test_imbalance[pdu-b]"].message
     message = outcomes["test_unknown_limit[pdu-a]"].message
-    assert "no limit named 'no_such_limit'" in message and "2026.11.1" in message
+    assert "no limit named 'no_such_limit'" in message and DEMO_LIMITS_VERSION in message
     assert "Traceback" not in message
 
 
 def test_each_rack_test_has_an_overall_timeout(tmp_path):
-    proc, outcomes = run_pytest(
+    _proc, outcomes = run_pytest(
         tmp_path,
         """
         import time

@@ -1,0 +1,386 @@
+"""The sequential baseline: what a straightforward validation script does.
+
+The same reads the non-destructive power and network suites need, and the same
+per-item checks against the rack file and limits file, done the way a plain script
+does them: one request at a time, one SNMP GET per OID (per outlet, per phase),
+a new SSH connection per switch command, no caching and no concurrency. It talks
+to protocol libraries directly (pysnmp, paramiko) and shares only the rack-file,
+limits and CLI-parsing code with rackval, so it measures the I/O pattern.
+
+It only talks to a simulated rack on 127.0.0.1 (``--endpoints``, the file
+``python -m simulators.rack --ready-file`` writes)::
+
+    python benchmarks/baseline.py --rack fixtures/racks/hall.yaml --endpoints ep.json
+
+Prints one line per failing item and a summary; ``--json FILE`` writes counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from pysnmp.hlapi.v3arch.asyncio import (
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    get_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as snmp_auth
+
+from drivers import eos_parse, sonic_parse
+from rackval.errors import ConfigError
+from rackval.items import Item, items_of
+from rackval.limits import Limit, load_limits
+from rackval.model import Rack, load_rack, resolve_include
+from rackval.secrets import resolve_secret
+
+LOOPBACK = "127.0.0.1"
+RPDU2 = "1.3.6.1.4.1.318.1.1.26"  # APC PowerNet-MIB rPDU2
+AUTH = {"SHA": snmp_auth.USM_AUTH_HMAC96_SHA, "MD5": snmp_auth.USM_AUTH_HMAC96_MD5}
+PRIV = {"AES": snmp_auth.USM_PRIV_CFB128_AES, "DES": snmp_auth.USM_PRIV_CBC56_DES}
+OUTLET_STATES = {1: "off", 2: "on"}
+PHASES = ("L1", "L2", "L3")
+
+# per driver: command -> parser (the vendor's CLI, one command per reading)
+COMMANDS: dict[str, dict[str, Callable[[str], Any]]] = {
+    "arista-eos": {
+        "show version | json": eos_parse.parse_version,
+        "show interfaces | json": eos_parse.parse_interfaces,
+        "show lldp neighbors | json": eos_parse.parse_lldp_neighbors,
+        "show interfaces transceiver dom | json": eos_parse.parse_transceivers,
+        "counters": eos_parse.parse_error_counters,
+    },
+    "sonic": {
+        "show version": sonic_parse.parse_version,
+        "show interfaces status": sonic_parse.parse_interfaces_status,
+        "show lldp table": sonic_parse.parse_lldp_table,
+        "show interfaces transceiver eeprom --dom": sonic_parse.parse_transceiver_dom,
+        "counters": sonic_parse.parse_interfaces_counters,
+    },
+}
+COUNTERS_COMMAND = {"arista-eos": "show interfaces | json", "sonic": "show interfaces counters"}
+
+
+@dataclass
+class Tally:
+    """Per-item outcomes, as a test report would count them."""
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def item(self, test: str, item: str, problems: list[str]) -> None:
+        if problems:
+            self.failed += 1
+            self.failures.append(f"{test}[{item}]: " + "; ".join(problems))
+        else:
+            self.passed += 1
+
+    def check(self, problems: list[str], what: str, value: Any, limit: Limit | None) -> None:
+        if limit is None or not limit.check(value):
+            want = "no limit" if limit is None else limit.describe()
+            problems.append(f"{what} = {value}, expected {want}")
+
+
+class Checks:
+    def __init__(self, rack: Rack, limits_path: Path) -> None:
+        self.rack = rack
+        self.limits = load_limits(limits_path)
+        self.tally = Tally()
+
+    def limit(self, name: str) -> Limit | None:
+        try:
+            return self.limits.get(name)
+        except ConfigError:
+            return None
+
+
+# -- PDUs: one GET per OID ---------------------------------------------------------------
+
+
+async def snmp_get(engine: SnmpEngine, auth: Any, transport: Any, oid: str) -> Any:
+    indication, status, _index, binds = await get_cmd(
+        engine, auth, transport, ContextData(), ObjectType(ObjectIdentity(oid)), lookupMib=False
+    )
+    if indication or int(status or 0):
+        raise RuntimeError(f"GET {oid}: {indication or status}")
+    return binds[0][1]
+
+
+def _snmp_auth(rack: Rack, name: str) -> UsmUserData:
+    snmp = rack.devices[name].snmp
+    if snmp.version != "3":
+        raise SystemExit(f"baseline: {name}: only SNMPv3 is implemented")
+    key = lambda ref: resolve_secret(ref, rack.base_dir).reveal()  # noqa: E731
+    return UsmUserData(
+        snmp.user,
+        authKey=key(snmp.auth_key),
+        privKey=key(snmp.priv_key),
+        authProtocol=AUTH[snmp.auth_protocol],
+        privProtocol=PRIV[snmp.priv_protocol],
+    )
+
+
+async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
+    rack, tally = checks.rack, checks.tally
+    engine = SnmpEngine()
+    for pdu in items_of(rack, "pdu"):
+        name, spec = pdu.device, pdu.spec
+        ep = endpoints[name]
+        auth = _snmp_auth(rack, name)
+        transport = await UdpTransportTarget.create((ep["host"], ep["port"]), timeout=2, retries=1)
+
+        async def get(oid: str, auth=auth, transport=transport) -> Any:
+            return await snmp_get(engine, auth, transport, oid)
+
+        ident = {
+            "model": str(await get(f"{RPDU2}.2.1.8.1")),
+            "serial": str(await get(f"{RPDU2}.2.1.9.1")),
+            "firmware": str(await get(f"{RPDU2}.2.1.6.1")),
+            "outlets": int(await get(f"{RPDU2}.4.2.1.4.1")),
+            "phases": int(await get(f"{RPDU2}.4.2.1.7.1")),
+        }
+        problems: list[str] = []
+        for key in ("model", "serial"):
+            want = getattr(spec.expected, key)
+            if want is not None:
+                tally.check(problems, key, ident[key], Limit(expected=want))
+        tally.check(problems, "outlet count", ident["outlets"], Limit(expected=spec.outlets))
+        tally.check(problems, "phase count", ident["phases"], Limit(expected=spec.phases))
+        tally.item("test_pdu_identity", name, problems)
+        if spec.expected.firmware is None:
+            tally.skipped += 1
+        else:
+            problems = []
+            tally.check(problems, "firmware", ident["firmware"], Limit(expected=spec.expected.firmware))
+            tally.item("test_pdu_firmware", name, problems)
+
+        for outlet in items_of(rack, "outlet", {name}):
+            n = outlet.index
+            reading = {
+                "name": str(await get(f"{RPDU2}.9.2.3.1.3.{n}")),
+                "state": OUTLET_STATES.get(int(await get(f"{RPDU2}.9.2.3.1.5.{n}")), "?"),
+                "current": int(await get(f"{RPDU2}.9.4.3.1.6.{n}")) / 10,
+            }
+            for test, what, limit in (
+                ("test_outlet_name", "name", Limit(expected=outlet.spec.outlet_name)),
+                ("test_outlet_state", "state", checks.limit("outlet_state")),
+                ("test_outlet_current", "current",
+                 Limit(low=outlet.spec.current_a.min, high=outlet.spec.current_a.max)),
+            ):
+                problems = []
+                tally.check(problems, what, reading[what], limit)
+                tally.item(test, outlet.id, problems)
+
+        currents = []
+        for p in range(1, ident["phases"] + 1):
+            currents.append(int(await get(f"{RPDU2}.6.3.1.5.{p}")) / 10)
+            await get(f"{RPDU2}.6.3.1.6.{p}")  # voltage and power: read as the suite does
+            await get(f"{RPDU2}.6.3.1.7.{p}")
+        derated = spec.rated_current_a * spec.derating_percent / 100
+        problems = []
+        for phase, amps in zip(PHASES, currents, strict=False):
+            tally.check(problems, f"{phase} current", amps, Limit(low=0, high=derated))
+        tally.item("test_phase_load", name, problems)
+        if len(currents) < 2:
+            tally.skipped += 1
+        else:
+            mean = sum(currents) / len(currents)
+            imbalance = 0.0 if mean == 0 else (max(currents) - min(currents)) / mean * 100
+            problems = []
+            tally.check(problems, "imbalance", round(imbalance, 1), checks.limit("phase_imbalance"))
+            tally.item("test_phase_balance", name, problems)
+        capacity = spec.rated_current_a * spec.phases * spec.derating_percent / 100
+        problems = []
+        total = round(sum(currents) / capacity * 100, 1)
+        tally.check(problems, "total load", total, checks.limit("pdu_total_load"))
+        tally.item("test_total_load", name, problems)
+    engine.close_dispatcher()
+
+
+# -- switches: a new SSH connection per command ------------------------------------------
+
+
+def ssh_command(rack: Rack, name: str, endpoint: dict[str, Any], command: str) -> str:
+    ssh = rack.devices[name].ssh
+    client = paramiko.SSHClient()
+    client.load_host_keys(endpoint["known_hosts"])
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    password = resolve_secret(ssh.password, rack.base_dir).reveal()
+    client.connect(
+        endpoint["host"], port=endpoint["port"], username=ssh.username, password=password,
+        timeout=10, look_for_keys=False, allow_agent=False,
+    )
+    try:
+        _stdin, stdout, _stderr = client.exec_command(command, timeout=10)
+        return stdout.read().decode()
+    finally:
+        client.close()
+
+
+def _speed(mbps: int | None) -> str:
+    if mbps is None:
+        return "unknown"
+    return f"{mbps // 1000}G" if mbps % 1000 == 0 else f"{mbps}M"
+
+
+def _far(item: Item) -> tuple[str, str]:
+    (a_dev, a_port), (b_dev, b_port) = item.spec.ends
+    return (b_dev, b_port) if (a_dev, a_port) == (item.device, item.port) else (a_dev, a_port)
+
+
+def read_switch(rack: Rack, name: str, endpoint: dict[str, Any]) -> dict[str, Any]:
+    driver = rack.devices[name].driver
+    readings = {}
+    for command, parse in COMMANDS[driver].items():
+        if command != "counters":
+            readings[command] = parse(ssh_command(rack, name, endpoint, command))
+    return readings
+
+
+def read_counters(rack: Rack, name: str, endpoint: dict[str, Any]) -> dict[str, Any]:
+    driver = rack.devices[name].driver
+    output = ssh_command(rack, name, endpoint, COUNTERS_COMMAND[driver])
+    return {c.port: c for c in COMMANDS[driver]["counters"](output)}
+
+
+def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> None:
+    rack, tally = checks.rack, checks.tally
+    switches = list(rack.devices_of("switch"))
+    readings = {n: read_switch(rack, n, endpoints[n]) for n in switches}
+    before = {n: read_counters(rack, n, endpoints[n]) for n in switches}
+    time.sleep(soak_s)
+    after = {n: read_counters(rack, n, endpoints[n]) for n in switches}
+
+    for sw in items_of(rack, "switch"):
+        version, interfaces, lldp, dom = readings[sw.device].values()
+        problems: list[str] = []
+        for key in ("model", "serial"):
+            want = getattr(sw.spec.expected, key)
+            if want is not None:
+                tally.check(problems, key, getattr(version, key), Limit(expected=want))
+        tally.item("test_switch_identity", sw.id, problems)
+        if sw.spec.expected.firmware is None:
+            tally.skipped += 1
+        else:
+            problems = []
+            tally.check(problems, "firmware", version.firmware, Limit(expected=sw.spec.expected.firmware))
+            tally.item("test_switch_firmware", sw.id, problems)
+
+    for link in items_of(rack, "link"):
+        far = _far(link)
+        host = rack.hosts.get(far[0])
+        if host is not None and not host.lldp:
+            tally.skipped += 1
+            continue
+        lldp = list(readings[link.device].values())[2]
+        seen = [n for n in lldp if n.local_port == link.port]
+        ok = any(
+            (n.system_name == far[0] or n.system_name.startswith(far[0] + ".")) and n.port_id == far[1]
+            for n in seen
+        )
+        problems = [] if ok else [f"LLDP sees {[(n.system_name, n.port_id) for n in seen]}, expected {far}"]
+        tally.item("test_lldp_neighbor", link.id, problems)
+
+    for port in items_of(rack, "port"):
+        _version, interfaces, _lldp, dom = readings[port.device].values()
+        iface = next((i for i in interfaces if i.name == port.port), None)
+        problems = []
+        if iface is None:
+            problems.append(f"no interface {port.port}")
+        else:
+            tally.check(problems, "admin", "up" if iface.admin_up else "down", Limit(expected="up"))
+            tally.check(problems, "oper", "up" if iface.oper_up else "down", Limit(expected="up"))
+            if iface.oper_up:
+                tally.check(problems, "speed", _speed(iface.speed_mbps), Limit(expected=port.spec.speed))
+        tally.item("test_port_link", port.id, problems)
+
+        xcvr = next((t for t in dom if t.port == port.port), None)
+        problems = []
+        if xcvr is None or not xcvr.lanes:
+            problems.append("no transceiver or no lanes")
+        else:
+            if xcvr.temperature_c is not None:
+                tally.check(problems, "temperature", xcvr.temperature_c, checks.limit("optic_temperature"))
+            for lane in xcvr.lanes:
+                if lane.tx_power_dbm is not None:
+                    tally.check(problems, "tx", lane.tx_power_dbm, checks.limit("optic_tx_power"))
+                if lane.rx_power_dbm is not None:
+                    tally.check(problems, "rx", lane.rx_power_dbm, checks.limit("optic_rx_power"))
+        tally.item("test_port_optics", port.id, problems)
+
+        first, last = before[port.device].get(port.port), after[port.device].get(port.port)
+        problems = []
+        if first is None or last is None:
+            problems.append("no counters")
+        else:
+            delta = first.delta(last)
+            tally.check(problems, "crc", delta.fcs_errors, checks.limit("port_crc_errors_soak"))
+            if delta.symbol_errors is not None:
+                tally.check(problems, "symbol", delta.symbol_errors, checks.limit("port_symbol_errors_soak"))
+            discards = [d for d in (delta.in_discards, delta.out_discards) if d is not None]
+            if discards:
+                tally.check(problems, "discards", sum(discards), checks.limit("port_discards_soak"))
+        tally.item("test_port_errors", port.id, problems)
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def load_endpoints(path: Path, rack: Rack) -> dict[str, Any]:
+    devices = json.loads(path.read_text())["devices"]
+    for name in rack.devices:
+        ep = devices.get(name)
+        if ep is None or ep.get("host") != LOOPBACK:
+            raise SystemExit(f"baseline: {path}: {name} has no {LOOPBACK} endpoint (simulated racks only)")
+    return devices
+
+
+def run(rack_path: Path, endpoints_path: Path, soak_s: float) -> Tally:
+    rack = load_rack(rack_path)
+    endpoints = load_endpoints(endpoints_path, rack)
+    limits = resolve_include(rack.base_dir, rack.limits, what=f"{rack_path.name}: limits")
+    checks = Checks(rack, limits)
+    asyncio.run(check_pdus(checks, endpoints))
+    check_switches(checks, endpoints, soak_s)
+    return checks.tally
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rack", type=Path, required=True)
+    parser.add_argument("--endpoints", type=Path, required=True)
+    parser.add_argument("--soak-seconds", type=float, default=0.0)
+    parser.add_argument("--json", type=Path, help="write the counts here")
+    parser.add_argument("--quiet", action="store_true", help="do not print each failing item")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    tally = run(args.rack, args.endpoints, args.soak_seconds)
+    wall = time.perf_counter() - started
+    if not args.quiet:
+        for line in tally.failures:
+            print("FAIL", line)
+    print(f"baseline: {tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped in {wall:.2f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"passed": tally.passed, "failed": tally.failed, "skipped": tally.skipped,
+                        "wall_s": wall})
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Typed drivers of bench instruments (SCPI over pyvisa): DMM, DC supply, electronic load."""

@@ -1,0 +1,1 @@
+"""SCPI instrument simulators (raw-socket VISA resources) and their command parser."""

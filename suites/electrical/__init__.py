@@ -1,0 +1,1 @@
+"""Electrical acceptance suite: station instruments on the rack's test points."""
