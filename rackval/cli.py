@@ -335,6 +335,16 @@ def run(
     results_dir: Annotated[
         Path | None, typer.Option(help="where results are written (default: the station's)")
     ] = None,
+    results_db: Annotated[
+        str | None,
+        typer.Option(help="results database URL, e.g. postgresql+psycopg://host/db (default: SQLite)"),
+    ] = None,
+    report: Annotated[
+        list[str] | None, typer.Option(help="also write a report: html, junit or ocptv (repeatable)")
+    ] = None,
+    retest: Annotated[
+        str | None, typer.Option(metavar="RUN", help="run only what failed or errored in run RUN")
+    ] = None,
     preflight: Annotated[bool, typer.Option(help="check every device before the suites (pre-flight)")] = True,
     plain: Annotated[bool, typer.Option(help="plain lines even on a terminal")] = False,
     pytest_output: Annotated[
@@ -355,6 +365,12 @@ def run(
         rack = load_rack(rack_file)
         settings = _settings(rack, station, list(suite), results_dir)
         paths = suite_paths(settings.suites)
+        unknown = [f for f in report or [] if f not in REPORT_EXTENSIONS]
+        if unknown:
+            raise ConfigError(f"--report: unknown format(s) {', '.join(unknown)} (known: html, junit, ocptv)")
+        if results_db:
+            settings.results_db = results_db
+        settings.report_formats += [f for f in report or [] if f not in settings.report_formats]
         if answers is not None and not answers.is_file():
             raise ConfigError(f"--answers: {answers}: file not found")
         operator = _start_prompts(rack, settings, answers, operator)
@@ -387,6 +403,8 @@ def run(
     if _plugin_available("rackval.results.plugin"):
         if settings.results_db:
             args += ["--results-db", settings.results_db]
+        if retest:
+            args += ["--retest", retest]
         for fmt in settings.report_formats:
             target = settings.results_dir / "reports" / f"{run_id}.{REPORT_EXTENSIONS[fmt]}"
             args += [f"--{fmt}", str(target)]

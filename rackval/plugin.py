@@ -87,6 +87,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="overall time limit of each rack test (default 120 s)",
     )
+    group.addoption(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="error-counter soak interval of the network suite (default: the suite's, 2 s)",
+    )
     group.addoption("--run-id", default=None, help="use this run id (for tools that start the run)")
 
 

@@ -105,7 +105,9 @@ class RackSession:
             self.gather(self.rack.devices[name].kind)
         result = self._snapshots[name]
         if isinstance(result, BaseException):
-            raise result
+            # a fresh traceback each time: re-raising one exception object makes its
+            # traceback (and pytest's report of it) grow with every test that hits it
+            raise result.with_traceback(None)
         return result
 
     def invalidate(self, name: str) -> None:

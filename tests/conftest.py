@@ -13,6 +13,9 @@ DEMO_RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
 SCENARIOS = ROOT / "fixtures" / "scenarios"
 SHARED = ROOT.parent / "shared"
 
+# suites and racks that tests run in child processes; not tests of their own
+collect_ignore = ["data"]
+
 
 def services_required() -> bool:
     """CI sets RACKVAL_REQUIRE_SERVICES=1: a missing tool or service is then a failure."""

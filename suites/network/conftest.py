@@ -14,16 +14,6 @@ from drivers.switch import ErrorCounters
 DEFAULT_SOAK_SECONDS = 2.0
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("rackval").addoption(
-        "--soak-seconds",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help=f"error-counter soak interval of the network suite (default {DEFAULT_SOAK_SECONDS:g} s)",
-    )
-
-
 Reading = dict[str, ErrorCounters] | DeviceError
 
 
@@ -63,7 +53,7 @@ def soak_counters(
 
 @pytest.fixture(scope="session")
 def soak_seconds(request: pytest.FixtureRequest) -> float:
-    value = request.config.getoption("--soak-seconds", default=None)
+    value = request.config.getoption("--soak-seconds")
     return DEFAULT_SOAK_SECONDS if value is None else value
 
 

@@ -1,0 +1,163 @@
+"""Concurrency must not cost correctness: readings once per device, failures per item.
+
+Not timed. Each test runs the non-destructive power and network suites in a child
+pytest against a simulated rack (``--endpoints`` to a rack started here, so the
+simulators' own request counts can be read before and after).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rackval.model import load_rack
+from rackval.session import RackSession
+from rackval.simprocess import SimProcess, start_sim_process
+from simulators.scenario import load_scenarios
+from tests.conftest import DEMO_RACK, ROOT, SCENARIOS
+from tests.suite_runner import Outcome, read_junit
+
+HALL_RACK = ROOT / "fixtures" / "racks" / "hall.yaml"
+SUITES = [str(ROOT / "suites" / "power"), str(ROOT / "suites" / "network")]
+
+
+def stats(sim: SimProcess) -> dict[str, dict[str, int]]:
+    return sim.control("stats")
+
+
+def delta(before: dict, after: dict, key: str) -> dict[str, int]:
+    return {name: after[name].get(key, 0) - before[name].get(key, 0) for name in after}
+
+
+def run_suites(tmp_path: Path, rack: Path, endpoints: Path, *extra: str) -> tuple[dict[str, Outcome], str]:
+    junit = tmp_path / "junit.xml"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *SUITES,
+        "--rack",
+        str(rack),
+        "--endpoints",
+        str(endpoints),
+        "-m",
+        "not destructive",
+        "--soak-seconds",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        "--results-dir",
+        str(tmp_path / "results"),
+        f"--junitxml={junit}",
+        "-q",
+        *extra,
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert junit.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return read_junit(junit), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def demo_sim(tmp_path: Path):
+    sim = start_sim_process(DEMO_RACK, [], workdir=tmp_path / "sim")
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_readings_are_gathered_once_per_device_per_session(tmp_path: Path, demo_sim: SimProcess):
+    rack = load_rack(DEMO_RACK)
+    pdus, switches = list(rack.devices_of("pdu")), list(rack.devices_of("switch"))
+
+    # what one snapshot of each device costs, in requests, from a fresh session
+    before = stats(demo_sim)
+    session = RackSession(rack, demo_sim.overlay)
+    try:
+        session.gather("pdu")
+        session.gather("switch")
+        for name in pdus + switches:
+            session.snapshot(name)  # raises if a reading failed
+    finally:
+        session.close()
+    one_snapshot = delta(before, stats(demo_sim), "requests")
+    assert all(one_snapshot[n] > 0 for n in pdus + switches), one_snapshot
+
+    before = stats(demo_sim)
+    outcomes, output = run_suites(tmp_path, DEMO_RACK, demo_sim.workdir / "endpoints.json")
+    after = stats(demo_sim)
+    served = delta(before, after, "requests")
+    connections = delta(before, after, "connections")
+
+    outlet_tests = [t for t in outcomes if t.startswith("test_outlet_current[")]
+    link_tests = [t for t in outcomes if t.startswith("test_lldp_neighbor[")]
+    assert len(outlet_tests) == len(rack.power) and len(link_tests) == len(rack.cabling), output[-2000:]
+    failed = {t: o.message for t, o in outcomes.items() if o.outcome in ("failed", "error")}
+    assert not failed, failed
+    for pdu in pdus:
+        # dozens of outlet tests, one snapshot's worth of SNMP requests
+        assert served[pdu] == one_snapshot[pdu], (pdu, served[pdu], one_snapshot[pdu])
+    for switch in switches:
+        # one snapshot, plus the error-counter soak's two reads; over one SSH session
+        assert served[switch] == one_snapshot[switch] + 2, (switch, served, one_snapshot)
+        assert connections[switch] == 1, (switch, connections)
+
+
+FAULTS = [
+    "dead-outlet",
+    "overcurrent-outlet",
+    "phase-imbalance",
+    "missing-cable",
+    "wrong-speed",
+    "low-rx-power",
+]
+
+
+def test_faults_on_several_devices_are_reported_per_item(tmp_path: Path):
+    scenario_files = [SCENARIOS / f"{name}.yaml" for name in FAULTS]
+    scenario = load_scenarios(scenario_files)
+    assert len({f.device for f in scenario.faults}) >= 4  # pdu-a, pdu-b, leaf-1, leaf-2
+    sim = start_sim_process(DEMO_RACK, scenario_files, workdir=tmp_path / "sim")
+    try:
+        outcomes, output = run_suites(tmp_path, DEMO_RACK, sim.workdir / "endpoints.json")
+    finally:
+        sim.stop()
+    collected = list(outcomes)
+    expected = scenario.expect.expand(collected)
+    failed = {t for t, o in outcomes.items() if o.outcome in ("failed", "error")}
+    assert expected, "the scenarios' expected failures match no collected test"
+    assert failed == expected, (sorted(failed ^ expected), output[-3000:])
+    for test_id in failed:
+        # each failing item names its own outlet or port, not a device-wide error
+        item = test_id.split("[", 1)[1].rstrip("]")
+        device, _, part = item.partition("/")
+        message = outcomes[test_id].message
+        assert device in message and (not part or part in message), (test_id, message)
+
+
+def test_hall_rack_collects_400_links_and_runs(tmp_path: Path):
+    rack = load_rack(HALL_RACK)
+    assert len(rack.devices_of("pdu")) >= 4 and len(rack.devices_of("switch")) >= 9
+    assert len(rack.cabling) >= 400
+    sim = start_sim_process(HALL_RACK, [], workdir=tmp_path / "sim", timeout=120)
+    try:
+        outcomes, output = run_suites(
+            tmp_path,
+            HALL_RACK,
+            sim.workdir / "endpoints.json",
+            "-k",
+            "test_lldp_neighbor or test_outlet_current or test_pdu_identity",
+        )
+        served = {n: s.get("requests", 0) for n, s in stats(sim).items()}
+    finally:
+        sim.stop()
+    links = [t for t, o in outcomes.items() if t.startswith("test_lldp_neighbor[")]
+    assert len(links) == len(rack.cabling) >= 400, output[-2000:]
+    failed = {t: o.message for t, o in outcomes.items() if o.outcome in ("failed", "error")}
+    assert not failed, list(failed.items())[:5]
+    passed = [t for t, o in outcomes.items() if o.outcome == "passed"]
+    assert len(passed) == len(rack.cabling) + len(rack.power) + 4
+    assert all(served[n] > 0 for n in rack.devices), served
