@@ -178,8 +178,11 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
             for test, what, limit in (
                 ("test_outlet_name", "name", Limit(expected=outlet.spec.outlet_name)),
                 ("test_outlet_state", "state", checks.limit("outlet_state")),
-                ("test_outlet_current", "current",
-                 Limit(low=outlet.spec.current_a.min, high=outlet.spec.current_a.max)),
+                (
+                    "test_outlet_current",
+                    "current",
+                    Limit(low=outlet.spec.current_a.min, high=outlet.spec.current_a.max),
+                ),
             ):
                 problems = []
                 tally.check(problems, what, reading[what], limit)
@@ -221,8 +224,13 @@ def ssh_command(rack: Rack, name: str, endpoint: dict[str, Any], command: str) -
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     password = resolve_secret(ssh.password, rack.base_dir).reveal()
     client.connect(
-        endpoint["host"], port=endpoint["port"], username=ssh.username, password=password,
-        timeout=10, look_for_keys=False, allow_agent=False,
+        endpoint["host"],
+        port=endpoint["port"],
+        username=ssh.username,
+        password=password,
+        timeout=10,
+        look_for_keys=False,
+        allow_agent=False,
     )
     try:
         _stdin, stdout, _stderr = client.exec_command(command, timeout=10)
@@ -376,8 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline: {tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped in {wall:.2f} s")
     if args.json:
         args.json.write_text(
-            json.dumps({"passed": tally.passed, "failed": tally.failed, "skipped": tally.skipped,
-                        "wall_s": wall})
+            json.dumps(
+                {"passed": tally.passed, "failed": tally.failed, "skipped": tally.skipped, "wall_s": wall}
+            )
         )
     return 0
 

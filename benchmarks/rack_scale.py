@@ -71,8 +71,9 @@ def pytest_child(out: Path, args: list[str]) -> int:
     code = pytest.main(args, plugins=[outcomes])
     wall = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out.write_text(json.dumps({"exit": int(code), "wall_s": wall, "peak_mb": peak_kb / 1024,
-                               **outcomes.counts}))
+    out.write_text(
+        json.dumps({"exit": int(code), "wall_s": wall, "peak_mb": peak_kb / 1024, **outcomes.counts})
+    )
     return 0
 
 
@@ -92,9 +93,23 @@ def run_pytest(args: list[str], workdir: Path, tag: str) -> dict[str, Any]:
 
 
 def suite_args(rack: Path, endpoints: Path, results_dir: Path) -> list[str]:
-    return [*SUITES, "--rack", str(rack), "--endpoints", str(endpoints), "-m", "not destructive",
-            "-q", "--no-header", "-p", "no:cacheprovider", "--soak-seconds", "0",
-            "--results-dir", str(results_dir)]
+    return [
+        *SUITES,
+        "--rack",
+        str(rack),
+        "--endpoints",
+        str(endpoints),
+        "-m",
+        "not destructive",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+        "--soak-seconds",
+        "0",
+        "--results-dir",
+        str(results_dir),
+    ]
 
 
 def pytest_floor(items: int, workdir: Path, tag: str) -> dict[str, Any]:
@@ -123,8 +138,9 @@ def requests(sim: SimProcess) -> dict[str, int]:
     return {name: int(s.get("requests", 0)) for name, s in sim.control("stats").items()}
 
 
-def latency_bound(rack_path: Path, before: dict[str, int], after: dict[str, int],
-                  latency_ms: dict[str, float]) -> dict[str, Any]:
+def latency_bound(
+    rack_path: Path, before: dict[str, int], after: dict[str, int], latency_ms: dict[str, float]
+) -> dict[str, Any]:
     from rackval.model import load_rack
 
     rack = load_rack(rack_path)
@@ -132,12 +148,14 @@ def latency_bound(rack_path: Path, before: dict[str, int], after: dict[str, int]
     for name, count in after.items():
         kind = rack.devices[name].kind if name in rack.devices else "instrument"
         served = count - before.get(name, 0)
-        per_device[name] = {"requests": served,
-                            "busy_s": served * latency_ms[PROTOCOL_OF_KIND[kind]] / 1000}
+        per_device[name] = {"requests": served, "busy_s": served * latency_ms[PROTOCOL_OF_KIND[kind]] / 1000}
     worst = max(per_device, key=lambda n: per_device[n]["busy_s"])
-    return {"bound_s": per_device[worst]["busy_s"], "bound_device": worst,
-            "requests_total": sum(d["requests"] for d in per_device.values()),
-            "per_device": per_device}
+    return {
+        "bound_s": per_device[worst]["busy_s"],
+        "bound_device": worst,
+        "requests_total": sum(d["requests"] for d in per_device.values()),
+        "per_device": per_device,
+    }
 
 
 def start(rack: Path, scenarios: list[Path], workdir: Path) -> SimProcess:
@@ -168,8 +186,7 @@ def collection(rack_path: Path, sim: SimProcess, latency_ms: dict[str, float]) -
                 session.gather(kind)
                 wall = time.perf_counter() - t0
             bound = latency_bound(rack_path, before, requests(sim), latency_ms)
-            result[f"gather_{kind}"] = {"wall_s": wall, "bound_s": bound["bound_s"],
-                                        "devices": len(names)}
+            result[f"gather_{kind}"] = {"wall_s": wall, "bound_s": bound["bound_s"], "devices": len(names)}
     finally:
         session.close()
 
@@ -206,14 +223,26 @@ def hall_run(workdir: Path, baseline: bool) -> dict[str, Any]:
             out = workdir / "baseline.json"
             t0 = time.perf_counter()
             subprocess.run(
-                [sys.executable, str(ROOT / "benchmarks" / "baseline.py"), "--rack", str(HALL),
-                 "--endpoints", str(endpoints), "--quiet", "--json", str(out)],
-                cwd=ROOT, check=True, capture_output=True,
+                [
+                    sys.executable,
+                    str(ROOT / "benchmarks" / "baseline.py"),
+                    "--rack",
+                    str(HALL),
+                    "--endpoints",
+                    str(endpoints),
+                    "--quiet",
+                    "--json",
+                    str(out),
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
             )
-            figures["baseline"] = {**json.loads(out.read_text()),
-                                   "process_wall_s": time.perf_counter() - t0,
-                                   "requests_total": latency_bound(
-                                       HALL, before, requests(sim), LATENCY_MS)["requests_total"]}
+            figures["baseline"] = {
+                **json.loads(out.read_text()),
+                "process_wall_s": time.perf_counter() - t0,
+                "requests_total": latency_bound(HALL, before, requests(sim), LATENCY_MS)["requests_total"],
+            }
     finally:
         sim.stop()
     figures["pytest_floor"] = pytest_floor(run["items"], workdir, "floor-hall")
@@ -226,8 +255,9 @@ def growth_run(workdir: Path, factors: list[int]) -> list[dict[str, Any]]:
         rack = write_scaled_demo(workdir / "scaled", factor)
         sim = start(rack, [], workdir / f"sim-x{factor}")
         try:
-            run = run_pytest(suite_args(rack, sim.workdir / "endpoints.json", workdir / "results"),
-                             workdir, f"x{factor}")
+            run = run_pytest(
+                suite_args(rack, sim.workdir / "endpoints.json", workdir / "results"), workdir, f"x{factor}"
+            )
         finally:
             sim.stop()
         floor = pytest_floor(run["items"], workdir, f"floor-x{factor}")
@@ -269,42 +299,55 @@ def summarize(hall: dict[str, Any], growth: list[dict[str, Any]]) -> dict[str, A
 
 def table(result: dict[str, Any]) -> str:
     s, hall = result["summary"], result["hall"]
-    lines = [f"rack_scale on {result['machine']['summary']}", "",
-             "hall rack, latency SNMP 5 ms / SSH 50 ms / SCPI 10 ms, power+network non-destructive"]
+    lines = [
+        f"rack_scale on {result['machine']['summary']}",
+        "",
+        "hall rack, latency SNMP 5 ms / SSH 50 ms / SCPI 10 ms, power+network non-destructive",
+    ]
     run = hall["rackval"]
 
     def row(label: str, value: str) -> None:
         lines.append(f"  {label:<44} {value}")
 
-    row("items (passed/failed/skipped)",
-        f"{s['items']} ({run['passed']}/{run['failed']}/{run['skipped'] + run['error']})")
+    row(
+        "items (passed/failed/skipped)",
+        f"{s['items']} ({run['passed']}/{run['failed']}/{run['skipped'] + run['error']})",
+    )
     row("wall time (pytest process, in-run)", f"{s['wall_s']:.2f} s")
     row("items per second", f"{s['items_per_s']:.0f}")
-    row("latency bound (max device requests x latency)",
-        f"{s['bound_s']:.3f} s ({s['bound_device']})")
+    row("latency bound (max device requests x latency)", f"{s['bound_s']:.3f} s ({s['bound_device']})")
     row("device requests served", str(s["requests"]))
     row("wall / bound", f"{s['wall_over_bound']:.1f}" if s["wall_over_bound"] else "-")
     row("pytest floor, same item count", f"{s['pytest_floor_s']:.2f} s")
     row("rackval's own time per item (wall-floor-bound)", f"{s['rackval_ms_per_item']:.2f} ms")
     for kind in ("pdu", "switch"):
         g = hall["collection"][f"gather_{kind}"]
-        row(f"gather({kind}) wall / its bound ({g['devices']} devices)",
-            f"{g['wall_s']:.3f} s / {g['bound_s']:.3f} s")
+        row(
+            f"gather({kind}) wall / its bound ({g['devices']} devices)",
+            f"{g['wall_s']:.3f} s / {g['bound_s']:.3f} s",
+        )
     row("PDU asnapshot via one asyncio.gather", f"{hall['collection']['asyncio_gather_pdu_wall_s']:.3f} s")
     if "baseline_s" in s:
         b = hall["baseline"]
         row("sequential baseline (passed/failed)", f"{s['baseline_s']:.2f} s ({b['passed']}/{b['failed']})")
         row("baseline device requests", str(s["baseline_requests"]))
         row("baseline / wall", f"{s['baseline_over_wall']:.1f}")
-    lines += ["", "growth: demo rack xN, no added latency",
-              f"  {'factor':>6} {'items':>6} {'wall s':>8} {'floor s':>8} {'ms/item':>8} {'peak MB':>8}"]
+    lines += [
+        "",
+        "growth: demo rack xN, no added latency",
+        f"  {'factor':>6} {'items':>6} {'wall s':>8} {'floor s':>8} {'ms/item':>8} {'peak MB':>8}",
+    ]
     for g in result["growth"]:
-        lines.append(f"  {g['factor']:>6} {g['items']:>6} {g['wall_s']:>8.2f} {g['floor_wall_s']:>8.2f} "
-                     f"{g['wall_s'] / g['items'] * 1000:>8.2f} {g['peak_mb']:>8.0f}")
+        lines.append(
+            f"  {g['factor']:>6} {g['items']:>6} {g['wall_s']:>8.2f} {g['floor_wall_s']:>8.2f} "
+            f"{g['wall_s'] / g['items'] * 1000:>8.2f} {g['peak_mb']:>8.0f}"
+        )
     if "growth_items" in s:
-        lines.append(f"  x{s['growth_items']:.0f} items -> x{s['growth_wall']:.1f} wall; marginal "
-                     f"{s['marginal_ms_per_item']:.2f} ms/item (pytest floor alone "
-                     f"{s['marginal_floor_ms_per_item']:.2f} ms/item)")
+        lines.append(
+            f"  x{s['growth_items']:.0f} items -> x{s['growth_wall']:.1f} wall; marginal "
+            f"{s['marginal_ms_per_item']:.2f} ms/item (pytest floor alone "
+            f"{s['marginal_floor_ms_per_item']:.2f} ms/item)"
+        )
     return "\n".join(lines)
 
 
@@ -319,10 +362,15 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     cores = os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_at_start": load,
-            "summary": f"{cpu}, {cores} cores, Python {platform.python_version()}, "
-                       f"load average {load[0]:.1f} at start"}
+    return {
+        "cpu": cpu,
+        "cores": cores,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": load,
+        "summary": f"{cpu}, {cores} cores, Python {platform.python_version()}, "
+        f"load average {load[0]:.1f} at start",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -373,14 +373,31 @@ def pytest_runtest_call(item: pytest.Item) -> None:
             pytest.fail(f"{error} (earlier in this run; not retried)", pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    report = yield
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+    """A device or config problem is a message for a technician, not a traceback.
+
+    Built here directly: pytest would first format a full traceback (tens of
+    milliseconds per test) only for it to be thrown away.
+    """
     excinfo = call.excinfo
-    if excinfo is not None and isinstance(excinfo.value, DeviceError | ConfigError):
-        # a device or config problem is a message for a technician, not a traceback
-        report.longrepr = str(excinfo.value)
-        state = rackval_state(item.config)
-        if isinstance(excinfo.value, FATAL_DEVICE_ERRORS) and state and state.session:
-            state.session.mark_broken(excinfo.value.device, excinfo.value)
-    return report
+    if excinfo is None or not isinstance(excinfo.value, DeviceError | ConfigError):
+        return None
+    error = excinfo.value
+    state = rackval_state(item.config)
+    if isinstance(error, FATAL_DEVICE_ERRORS) and state and state.session:
+        state.session.mark_broken(error.device, error)
+    sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        dict.fromkeys(item.keywords, 1),
+        "failed",
+        str(error),
+        call.when,
+        sections,
+        call.duration,
+        call.start,
+        call.stop,
+        user_properties=item.user_properties,
+    )

@@ -125,21 +125,42 @@ def _identity_mismatches(expected: dict[str, Any], reported: dict[str, Any]) -> 
 
 
 def check_device(session: RackSession, name: str) -> DeviceCheck:
-    """Reachable, credentials, identity of one device, through the session's driver."""
+    """Reachable, credentials, identity of one rack device, through the session's driver."""
     device = session.rack.devices[name]
-    endpoint = _endpoint(session, name)
-    base = {"device": name, "kind": device.kind, "endpoint": endpoint}
     kind = IDENTITY.get(device.kind)
     if kind is None:
         return DeviceCheck(
-            **base,
+            device=name,
+            kind=device.kind,
+            endpoint=_endpoint(session, name),
             reachable=None,
             credentials=None,
             identity=None,
             problem=f"no pre-flight check known for device kind {device.kind!r}",
         )
+    return _check(
+        name, device.kind, _endpoint(session, name), lambda: session.driver(name), kind, kind.expected(device)
+    )
+
+
+def check_instrument(bench: Any, name: str) -> DeviceCheck:
+    """The same three checks for a station instrument (``bench``: station_plugin.StationInstruments)."""
+    spec = bench.station.instruments[name]
     try:
-        reported = kind.read(session.driver(name))
+        endpoint = bench.target(name).options["resource"]
+    except ConfigError as exc:
+        return DeviceCheck(name, "instrument", spec.resource, None, None, None, problem=str(exc))
+    return _check(
+        name, "instrument", endpoint, lambda: bench[name], IDENTITY["instrument"], spec.expected.model_dump()
+    )
+
+
+def _check(
+    name: str, kind_name: str, endpoint: str, driver: Callable[[], Any], kind: KindIdentity, expected: dict
+) -> DeviceCheck:
+    base = {"device": name, "kind": kind_name, "endpoint": endpoint}
+    try:
+        reported = kind.read(driver())
     except DeviceAuthError as exc:
         return DeviceCheck(
             **base,
@@ -169,7 +190,7 @@ def check_device(session: RackSession, name: str) -> DeviceCheck:
             identity=False,
             problem=f"answered, but {exc.kind} during {exc.operation}: {exc.detail}",
         )
-    mismatches = _identity_mismatches(kind.expected(device), reported)
+    mismatches = _identity_mismatches(expected, reported)
     if mismatches:
         return DeviceCheck(
             **base,
@@ -194,22 +215,32 @@ def _endpoint(session: RackSession, name: str) -> str:
     return f"{host}:{port}"
 
 
-def check_session(session: RackSession, devices: Iterable[str] | None = None) -> Readiness:
-    """Check ``devices`` (default: all of the rack's) concurrently through ``session``."""
+def check_session(session: RackSession, devices: Iterable[str] | None = None, bench: Any = None) -> Readiness:
+    """Check ``devices`` (default: all of the rack's) and the ``bench`` instruments concurrently."""
     names = list(devices) if devices else list(session.rack.devices)
-    if not names:
+    jobs: list[Callable[[], DeviceCheck]] = [lambda n=n: check_device(session, n) for n in names]
+    if bench is not None:
+        jobs += [lambda n=n: check_instrument(bench, n) for n in bench.station.instruments]
+    if not jobs:
         return Readiness([])
-    with ThreadPoolExecutor(max_workers=min(32, len(names)), thread_name_prefix="preflight") as pool:
-        checks = list(pool.map(lambda n: check_device(session, n), names))
+    with ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="preflight") as pool:
+        checks = list(pool.map(lambda job: job(), jobs))
     return Readiness(checks)
 
 
 def check_rack(rack: Rack, overlay: Overlay | None = None, devices: Iterable[str] | None = None) -> Readiness:
-    """Check a rack with a session of its own (for ``rackval doctor``)."""
+    """Check a rack and its station's instruments with a session of its own (``rackval doctor``)."""
+    from rackval.station import station_for_rack
+    from rackval.station_plugin import StationInstruments
+
     session = RackSession(rack, overlay)
+    station = station_for_rack(rack) if not devices else None
+    bench = StationInstruments(station, overlay) if station is not None else None
     try:
-        return check_session(session, devices)
+        return check_session(session, devices, bench)
     finally:
+        if bench is not None:
+            bench.close()
         session.close()
 
 
@@ -300,7 +331,10 @@ class PreflightPlugin:
         session = request.getfixturevalue("rack")
         used = devices_used(request.session.items) or state.devices
         devices = sorted(d for d in used if d in session.rack.devices)
-        self.readiness = check_session(session, devices or None)
+        bench = None
+        if any("instruments" in getattr(item, "fixturenames", ()) for item in request.session.items):
+            bench = request.getfixturevalue("instruments")
+        self.readiness = check_session(session, devices or None, bench)
         if self.on_result is not None:
             self.on_result(self.readiness)
         if not self.readiness.ready:

@@ -285,7 +285,7 @@ def instruments(request: pytest.FixtureRequest, station: Station) -> Iterator[St
     if state is not None:
         request.getfixturevalue("rack")  # starts the simulated rack under --sim
         check_against_rack(station, state.rack)
-        overlay = state.sim.overlay if state.sim is not None else None
+        overlay = state.session.overlay or None if state.session is not None else None
     bench = StationInstruments(station, overlay)
     try:
         yield bench

@@ -13,13 +13,15 @@ import json
 import math
 import os
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -265,6 +267,23 @@ class ResultsStore:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        self._writer: Connection | None = None
+        self._write_lock = threading.Lock()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One committed transaction on the store's writing connection (kept open:
+        a pool checkout per record costs more than the insert)."""
+        with self._write_lock:
+            if self._writer is None or self._writer.closed:
+                self._writer = self.engine.connect()
+            try:
+                with self._writer.begin():
+                    yield self._writer
+            except BaseException:
+                self._writer.close()
+                self._writer = None
+                raise
 
     @classmethod
     def open(cls, url: str | None = None, results_dir: str | Path = "results") -> ResultsStore:
@@ -285,6 +304,10 @@ class ResultsStore:
         return cls(engine, url)
 
     def close(self) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
 
     def __repr__(self) -> str:
@@ -336,9 +359,10 @@ class ResultsStore:
             conn.execute(update(s.runs).where(s.runs.c.run_id == run_id).values(**values))
 
     def record_test(self, run_id: str, test: TestRecord) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
-                s.tests.insert().values(
+                s.tests.insert(),
+                dict(
                     run_id=run_id,
                     nodeid=test.nodeid,
                     suite=test.suite,
@@ -350,13 +374,14 @@ class ResultsStore:
                     message=test.message,
                     started_at=_as_utc(test.started_at),
                     finished_at=_as_utc(test.finished_at),
-                )
+                ),
             )
 
     def record_measurement(self, run_id: str, nodeid: str, m: Measurement) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
-                s.measurements.insert().values(
+                s.measurements.insert(),
+                dict(
                     run_id=run_id,
                     nodeid=nodeid,
                     name=m.name,
@@ -367,7 +392,7 @@ class ResultsStore:
                     device=m.device,
                     item=m.item,
                     timestamp=_as_utc(m.timestamp),
-                )
+                ),
             )
 
     def finish_run(
