@@ -1,9 +1,10 @@
 """The sequential baseline: what a straightforward validation script does.
 
-The same reads the non-destructive power and network suites need, and the same
-per-item checks against the rack file and limits file, done the way a plain script
-does them: one request at a time, one SNMP GET per OID (per outlet, per phase),
-a new SSH connection per switch command, no caching and no concurrency. It talks
+The same per-item checks as the non-destructive power and network suites, done
+the way a plain script does them: each check asks the device for what it needs
+when it needs it — one request at a time, one SNMP GET per OID, a new SSH
+connection per switch command — with no snapshot shared between checks, no
+caching and no concurrency. It talks
 to protocol libraries directly (pysnmp, paramiko) and shares only the rack-file,
 limits and CLI-parsing code with rackval, so it measures the I/O pattern.
 
@@ -146,13 +147,24 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
         async def get(oid: str, auth=auth, transport=transport) -> Any:
             return await snmp_get(engine, auth, transport, oid)
 
-        ident = {
-            "model": str(await get(f"{RPDU2}.2.1.8.1")),
-            "serial": str(await get(f"{RPDU2}.2.1.9.1")),
-            "firmware": str(await get(f"{RPDU2}.2.1.6.1")),
-            "outlets": int(await get(f"{RPDU2}.4.2.1.4.1")),
-            "phases": int(await get(f"{RPDU2}.4.2.1.7.1")),
-        }
+        async def identity(get=get) -> dict[str, Any]:
+            return {
+                "model": str(await get(f"{RPDU2}.2.1.8.1")),
+                "serial": str(await get(f"{RPDU2}.2.1.9.1")),
+                "firmware": str(await get(f"{RPDU2}.2.1.6.1")),
+                "outlets": int(await get(f"{RPDU2}.4.2.1.4.1")),
+                "phases": int(await get(f"{RPDU2}.4.2.1.7.1")),
+            }
+
+        async def phase_currents(get=get, count=spec.phases) -> list[float]:
+            currents = []
+            for p in range(1, count + 1):
+                currents.append(int(await get(f"{RPDU2}.6.3.1.5.{p}")) / 10)
+                await get(f"{RPDU2}.6.3.1.6.{p}")  # voltage and power: read as the suite does
+                await get(f"{RPDU2}.6.3.1.7.{p}")
+            return currents
+
+        ident = await identity()
         problems: list[str] = []
         for key in ("model", "serial"):
             want = getattr(spec.expected, key)
@@ -165,7 +177,8 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
             tally.skipped += 1
         else:
             problems = []
-            tally.check(problems, "firmware", ident["firmware"], Limit(expected=spec.expected.firmware))
+            firmware = (await identity())["firmware"]
+            tally.check(problems, "firmware", firmware, Limit(expected=spec.expected.firmware))
             tally.item("test_pdu_firmware", name, problems)
 
         for outlet in items_of(rack, "outlet", {name}):
@@ -188,16 +201,13 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
                 tally.check(problems, what, reading[what], limit)
                 tally.item(test, outlet.id, problems)
 
-        currents = []
-        for p in range(1, ident["phases"] + 1):
-            currents.append(int(await get(f"{RPDU2}.6.3.1.5.{p}")) / 10)
-            await get(f"{RPDU2}.6.3.1.6.{p}")  # voltage and power: read as the suite does
-            await get(f"{RPDU2}.6.3.1.7.{p}")
+        currents = await phase_currents()
         derated = spec.rated_current_a * spec.derating_percent / 100
         problems = []
         for phase, amps in zip(PHASES, currents, strict=False):
             tally.check(problems, f"{phase} current", amps, Limit(low=0, high=derated))
         tally.item("test_phase_load", name, problems)
+        currents = await phase_currents()
         if len(currents) < 2:
             tally.skipped += 1
         else:
@@ -206,6 +216,7 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
             problems = []
             tally.check(problems, "imbalance", round(imbalance, 1), checks.limit("phase_imbalance"))
             tally.item("test_phase_balance", name, problems)
+        currents = await phase_currents()
         capacity = spec.rated_current_a * spec.phases * spec.derating_percent / 100
         problems = []
         total = round(sum(currents) / capacity * 100, 1)
@@ -250,31 +261,27 @@ def _far(item: Item) -> tuple[str, str]:
     return (b_dev, b_port) if (a_dev, a_port) == (item.device, item.port) else (a_dev, a_port)
 
 
-def read_switch(rack: Rack, name: str, endpoint: dict[str, Any]) -> dict[str, Any]:
+def read(rack: Rack, name: str, endpoint: dict[str, Any], what: str) -> Any:
+    """One reading of one switch, through a new SSH connection (``what``: a COMMANDS key)."""
     driver = rack.devices[name].driver
-    readings = {}
-    for command, parse in COMMANDS[driver].items():
-        if command != "counters":
-            readings[command] = parse(ssh_command(rack, name, endpoint, command))
-    return readings
+    command = COUNTERS_COMMAND[driver] if what == "counters" else what
+    parse = COMMANDS[driver][what]
+    return parse(ssh_command(rack, name, endpoint, command))
 
 
-def read_counters(rack: Rack, name: str, endpoint: dict[str, Any]) -> dict[str, Any]:
-    driver = rack.devices[name].driver
-    output = ssh_command(rack, name, endpoint, COUNTERS_COMMAND[driver])
-    return {c.port: c for c in COMMANDS[driver]["counters"](output)}
+def command_for(rack: Rack, name: str, index: int) -> str:
+    """The vendor's command for reading ``index``: 0 version, 1 interfaces, 2 LLDP, 3 DOM."""
+    return list(COMMANDS[rack.devices[name].driver])[index]
 
 
 def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> None:
     rack, tally = checks.rack, checks.tally
-    switches = list(rack.devices_of("switch"))
-    readings = {n: read_switch(rack, n, endpoints[n]) for n in switches}
-    before = {n: read_counters(rack, n, endpoints[n]) for n in switches}
-    time.sleep(soak_s)
-    after = {n: read_counters(rack, n, endpoints[n]) for n in switches}
+
+    def get(name: str, index: int) -> Any:
+        return read(rack, name, endpoints[name], command_for(rack, name, index))
 
     for sw in items_of(rack, "switch"):
-        version, interfaces, lldp, dom = readings[sw.device].values()
+        version = get(sw.device, 0)
         problems: list[str] = []
         for key in ("model", "serial"):
             want = getattr(sw.spec.expected, key)
@@ -285,6 +292,7 @@ def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> 
             tally.skipped += 1
         else:
             problems = []
+            version = get(sw.device, 0)
             tally.check(problems, "firmware", version.firmware, Limit(expected=sw.spec.expected.firmware))
             tally.item("test_switch_firmware", sw.id, problems)
 
@@ -294,8 +302,7 @@ def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> 
         if host is not None and not host.lldp:
             tally.skipped += 1
             continue
-        lldp = list(readings[link.device].values())[2]
-        seen = [n for n in lldp if n.local_port == link.port]
+        seen = [n for n in get(link.device, 2) if n.local_port == link.port]
         ok = any(
             (n.system_name == far[0] or n.system_name.startswith(far[0] + ".")) and n.port_id == far[1]
             for n in seen
@@ -303,9 +310,9 @@ def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> 
         problems = [] if ok else [f"LLDP sees {[(n.system_name, n.port_id) for n in seen]}, expected {far}"]
         tally.item("test_lldp_neighbor", link.id, problems)
 
-    for port in items_of(rack, "port"):
-        _version, interfaces, _lldp, dom = readings[port.device].values()
-        iface = next((i for i in interfaces if i.name == port.port), None)
+    ports = items_of(rack, "port")
+    for port in ports:
+        iface = next((i for i in get(port.device, 1) if i.name == port.port), None)
         problems = []
         if iface is None:
             problems.append(f"no interface {port.port}")
@@ -316,7 +323,7 @@ def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> 
                 tally.check(problems, "speed", _speed(iface.speed_mbps), Limit(expected=port.spec.speed))
         tally.item("test_port_link", port.id, problems)
 
-        xcvr = next((t for t in dom if t.port == port.port), None)
+        xcvr = next((t for t in get(port.device, 3) if t.port == port.port), None)
         problems = []
         if xcvr is None or not xcvr.lanes:
             problems.append("no transceiver or no lanes")
@@ -330,7 +337,14 @@ def check_switches(checks: Checks, endpoints: dict[str, Any], soak_s: float) -> 
                     tally.check(problems, "rx", lane.rx_power_dbm, checks.limit("optic_rx_power"))
         tally.item("test_port_optics", port.id, problems)
 
-        first, last = before[port.device].get(port.port), after[port.device].get(port.port)
+    # the error soak: every port's counters before, one wait, every port's counters after
+    def counters(port: Item) -> Any:
+        return {c.port: c for c in read(rack, port.device, endpoints[port.device], "counters")}.get(port.port)
+
+    before = {port.id: counters(port) for port in ports}
+    time.sleep(soak_s)
+    for port in ports:
+        first, last = before[port.id], counters(port)
         problems = []
         if first is None or last is None:
             problems.append("no counters")

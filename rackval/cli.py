@@ -304,6 +304,33 @@ def _start_prompts(rack: Any, settings: RunSettings, answers: Path | None, opera
     return operator
 
 
+@app.command()
+def restore(
+    rack_file: Annotated[Path, typer.Argument(help="rack file of the rack to put back")],
+    results_dir: Annotated[Path, typer.Option(help="results directory whose journals to read")] = Path(
+        "results"
+    ),
+    endpoints: Annotated[
+        Path | None, typer.Option(help="a running simulated rack (`rackval sim --ready-file`)")
+    ] = None,
+) -> None:
+    """Put a rack back in its safe state after a run that could not (crash, SIGKILL, power cut)."""
+    from rackval.restore import restore_from_files
+
+    try:
+        actions = restore_from_files(rack_file, results_dir, endpoints)
+    except ConfigError as exc:
+        raise _config_exit(exc) from None
+    for action in actions:
+        typer.echo(
+            f"{'restored' if action.ok else 'FAILED  '}  {action.description}"
+            + (f": {action.detail}" if action.detail else "")
+        )
+    failed = [a for a in actions if not a.ok]
+    typer.echo(f"{len(actions) - len(failed)} restored, {len(failed)} failed")
+    raise typer.Exit(EXIT_UNREACHABLE if failed else EXIT_PASSED)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
     ctx: typer.Context,

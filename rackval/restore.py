@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from drivers.errors import DeviceError
+from rackval.errors import ConfigError
 from rackval.journal import Journal, pending_for_rack
 from rackval.session import RackSession
 
@@ -23,7 +25,8 @@ class RestoreAction:
     detail: str = ""
 
 
-def restore_rack(session: RackSession, results_dir: Path) -> list[RestoreAction]:
+def restore_rack(session: RackSession, results_dir: Path, bench: Any = None) -> list[RestoreAction]:
+    """Undo every pending journaled change; make every ``bench`` instrument safe."""
     actions: list[RestoreAction] = []
     for path, change in pending_for_rack(results_dir, session.rack.rack.serial):
         what = f"{change.device} {change.what} {change.target} -> {change.restore_to}"
@@ -35,6 +38,14 @@ def restore_rack(session: RackSession, results_dir: Path) -> list[RestoreAction]
             actions.append(RestoreAction(what, True))
         except (DeviceError, ValueError) as exc:
             actions.append(RestoreAction(what, False, str(exc)))
+    if bench is not None:
+        for name in bench.station.instruments:
+            what = f"{name} outputs and inputs off"
+            try:
+                bench[name].safe_state()
+                actions.append(RestoreAction(what, True))
+            except (DeviceError, ConfigError) as exc:
+                actions.append(RestoreAction(what, False, str(exc)))
     return actions
 
 
@@ -45,11 +56,17 @@ def restore_from_files(
     import json
 
     from rackval.model import load_rack
+    from rackval.station import station_for_rack
+    from rackval.station_plugin import StationInstruments
 
     rack = load_rack(rack_file)
     overlay = json.loads(endpoints_file.read_text())["devices"] if endpoints_file else None
     session = RackSession(rack, overlay)
+    station = station_for_rack(rack)
+    bench = StationInstruments(station, overlay) if station is not None else None
     try:
-        return restore_rack(session, results_dir)
+        return restore_rack(session, results_dir, bench)
     finally:
+        if bench is not None:
+            bench.close()
         session.close()

@@ -15,12 +15,11 @@ import time
 import pytest
 
 from rackval.journal import pending_for_rack
-from rackval.restore import restore_from_files
 from rackval.simprocess import start_sim_process
-from tests.conftest import ROOT
+from tests.conftest import DEMO_RACK, ROOT
 
 SUITE = ROOT / "tests" / "data" / "destructive_suite"
-RACK = ROOT / "fixtures" / "racks" / "power-only.yaml"
+RACK = DEMO_RACK
 
 
 @pytest.fixture
@@ -32,6 +31,16 @@ def sim(tmp_path):
 
 def outlet_state(sim, device: str, index: int) -> str:
     return sim.control("state")[device]["outlets"][str(index)]
+
+
+def instruments_driving(sim) -> dict[str, bool]:
+    state = sim.control("state")
+    return {"eload-1": state["eload-1"]["input_on"], "psu-1": state["psu-1"]["output_on"]}
+
+
+def assert_rack_safe(sim) -> None:
+    assert outlet_state(sim, "pdu-a", 5) == "on"
+    assert instruments_driving(sim) == {"eload-1": False, "psu-1": False}
 
 
 def start_run(tmp_path, sim, mode: str) -> subprocess.Popen:
@@ -65,7 +74,7 @@ def wait_for_outlet_off(proc: subprocess.Popen) -> str:
         if not line:
             break
         seen += line
-        if "OUTLET-IS-OFF" in line:
+        if "RACK-IS-CHANGED" in line:
             return seen
     pytest.fail(f"the run never switched the outlet off:\n{seen}")
 
@@ -76,7 +85,7 @@ def test_failing_destructive_test_restores_outlet(tmp_path, sim):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1, out
     assert "deliberate failure" in out
-    assert outlet_state(sim, "pdu-a", 5) == "on"
+    assert_rack_safe(sim)
     assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
 
 
@@ -85,10 +94,11 @@ def test_interrupted_run_restores_outlet(tmp_path, sim, signum):
     proc = start_run(tmp_path, sim, "hang")
     wait_for_outlet_off(proc)
     assert outlet_state(sim, "pdu-a", 5) == "off"
+    assert instruments_driving(sim) == {"eload-1": True, "psu-1": True}
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, out
-    assert outlet_state(sim, "pdu-a", 5) == "on"
+    assert_rack_safe(sim)
     assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
 
 
@@ -98,10 +108,29 @@ def test_killed_run_is_restored_from_the_journal(tmp_path, sim):
     proc.kill()
     proc.wait(30)
     assert outlet_state(sim, "pdu-a", 5) == "off"  # nobody could restore it
+    assert instruments_driving(sim) == {"eload-1": True, "psu-1": True}
     (pending,) = pending_for_rack(tmp_path / "results", "RK-DEMO-0001")
     assert (pending[1].device, pending[1].target, pending[1].restore_to) == ("pdu-a", 5, "on")
 
-    actions = restore_from_files(RACK, tmp_path / "results", sim.workdir / "endpoints.json")
-    assert [(a.description, a.ok) for a in actions] == [("pdu-a outlet 5 -> on", True)]
-    assert outlet_state(sim, "pdu-a", 5) == "on"
+    restored = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rackval",
+            "restore",
+            str(RACK),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--endpoints",
+            str(sim.workdir / "endpoints.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "restored  pdu-a outlet 5 -> on" in restored.stdout
+    assert "restored  eload-1 outputs and inputs off" in restored.stdout
+    assert_rack_safe(sim)
     assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
