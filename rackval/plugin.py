@@ -361,6 +361,18 @@ def _item_devices(item: pytest.Item) -> set[str]:
     return {p.device for p in params.values() if isinstance(p, Item)}
 
 
+def _with_item(item: pytest.Item, message: str) -> str:
+    """Prefix ``message`` with the rack items the test is about, unless it names them already.
+
+    A device error names the device and operation; the technician also needs
+    the item (outlet, port, test point) the failing test was checking.
+    """
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    labels = [p.label for p in params.values() if hasattr(p, "label") and hasattr(p, "id")]
+    missing = [label for label in labels if label not in message]
+    return f"{', '.join(missing)}: {message}" if missing else message
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """Fail at once a test whose device already proved unreachable this session."""
@@ -370,7 +382,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     for device in _item_devices(item):
         error = state.session.broken(device)
         if error is not None:
-            pytest.fail(f"{error} (earlier in this run; not retried)", pytrace=False)
+            pytest.fail(_with_item(item, f"{error} (earlier in this run; not retried)"), pytrace=False)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -393,7 +405,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
         item.location,
         dict.fromkeys(item.keywords, 1),
         "failed",
-        str(error),
+        _with_item(item, str(error)),
         call.when,
         sections,
         call.duration,

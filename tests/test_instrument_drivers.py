@@ -148,7 +148,8 @@ def test_supply_regulates_and_trips_its_ovp(bench):
     supply.output(True)
     assert supply.output_on()
     assert supply.measure_voltage() == pytest.approx(12.0)
-    assert supply.measure_current() == 0.0  # unwired in the demo station: open output
+    # wired to shelf-1-aux-12v (12 V nominal, rated 0.5 A): a load of 24 ohm
+    assert supply.measure_current() == pytest.approx(0.5)
     assert supply.settings() == {"voltage": 12.0, "current_limit": 1.0, "ovp": 13.2}
     supply.set_voltage(14.0)
     assert supply.ovp_tripped()
