@@ -80,11 +80,21 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, pyvisa.errors.VisaIOError) and exc.error_code == constants.StatusCode.error_timeout
 
 
+# IEEE 488.2 NR1/NR2/NR3 (8.7.2-8.7.4): what an instrument sends for a number. Python's
+# float() also takes "nan", "inf" and "1_0", none of which is an instrument's answer.
+_NUMBER_REPLY = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# SCPI's "overload" (9.9E37) and "not a number" (9.91E37) markers are not readings
+_SCPI_OVERLOAD = 9.9e37
+
+
 def parse_float(device: str, command: str, reply: str) -> float:
-    try:
-        return float(reply.strip())
-    except ValueError:
-        raise ParseError(device, command, f"not a number: {reply!r}") from None
+    text = reply.strip()
+    if not _NUMBER_REPLY.fullmatch(text):
+        raise ParseError(device, command, f"not a number: {reply!r}")
+    value = float(text)
+    if abs(value) >= _SCPI_OVERLOAD:
+        raise ParseError(device, command, f"instrument reports overload or not-a-number ({text})")
+    return value
 
 
 def parse_bool(device: str, command: str, reply: str) -> bool:

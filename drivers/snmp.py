@@ -244,7 +244,7 @@ class SnmpClient:
         A missing object (noSuchObject/noSuchInstance) raises DeviceProtocolError.
         """
         names = [normalize_oid(o) for o in oids]
-        operation = f"GET {', '.join(names)}"
+        operation = f"GET {names[0]}" + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
         var_binds = await self._read(
             operation,
             lambda engine, transport: get_cmd(

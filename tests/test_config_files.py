@@ -99,3 +99,35 @@ def test_property_limits_file_loads_or_raises_located_error(text):
 @given(st.one_of(st.text(max_size=120), yaml_values.map(yaml.safe_dump)))
 def test_property_scenario_file_loads_or_raises_located_error(text):
     _loads_or_located_error(Scenario, text)
+
+
+def _station_loads_or_located_error(text: str) -> None:
+    from rackval.station import station_from_document
+
+    try:
+        station_from_document(load_located(Path("station.yaml"), text=text))
+    except ConfigError as exc:
+        assert exc.problems and all(re.match(r"station\.yaml:\d+: ", p) for p in exc.problems)
+
+
+@st.composite
+def mutated_station(draw):
+    """The demo station with one value somewhere replaced by random YAML data."""
+    data = yaml.safe_load((ROOT / "fixtures" / "stations" / "demo-station.yaml").read_text())
+    node, path = data, []
+    while isinstance(node, dict | list) and node and draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(node) if isinstance(node, dict) else list(range(len(node)))))
+        path.append(key)
+        node = node[key]
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if path:
+        target[path[-1]] = draw(yaml_values)
+    return yaml.safe_dump(data, default_flow_style=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(max_size=120), mutated_station()))
+def test_property_station_file_loads_or_raises_located_error(text):
+    _station_loads_or_located_error(text)

@@ -72,3 +72,66 @@ def test_outlets_drivers_agree_with_simulator(simulated):
         max_examples=10, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
     )
     OutletMachine.TestCase().runTest()
+
+
+def test_instruments_drivers_agree_with_simulator(simulated):
+    from rackval.station import station_for_rack
+    from rackval.station_plugin import StationInstruments
+
+    sim, session = simulated
+    bench = StationInstruments(station_for_rack(RACK), session.overlay)
+    supply, load, dmm = bench["psu-1"], bench["eload-1"], bench["dmm-1"]
+    supply.set_ovp(20.0)
+    busbar = sim.handles["dmm-1"].state()["test_point"]
+    shelf = sim.handles["eload-1"].state()["test_point"]
+
+    class BenchMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            supply.safe_state()
+            load.safe_state()
+
+        @rule(volts=st.floats(0, 15).map(lambda v: round(v, 3)))
+        def set_supply_voltage(self, volts):
+            supply.set_voltage(volts)
+
+        @rule(on=st.booleans())
+        def switch_supply(self, on):
+            supply.output(on)
+
+        @rule(amps=st.floats(0, 5).map(lambda a: round(a, 3)))
+        def set_load_current(self, amps):
+            load.set_constant_current(amps)
+
+        @rule(on=st.booleans())
+        def switch_load(self, on):
+            load.input(on)
+
+        @invariant()
+        def supply_view_matches_simulator(self):
+            model = sim.handles["psu-1"].state()
+            assert supply.output_on() == model["output_on"]
+            assert supply.settings()["voltage"] == pytest.approx(model["voltage_set"])
+
+        @invariant()
+        def load_view_matches_simulator(self):
+            model = sim.handles["eload-1"].state()
+            assert load.input_on() == model["input_on"]
+            drawn = sim.state.test_point_load_a.get(shelf, 0.0)
+            assert drawn == pytest.approx(model["current_set"] if model["input_on"] else 0.0, abs=1e-6)
+            if model["input_on"]:
+                assert load.measure_current() == pytest.approx(drawn, abs=1e-3)
+
+        @invariant()
+        def dmm_reads_the_rack(self):
+            assert dmm.measure_dc_volts() == pytest.approx(sim.state.test_point_volts(busbar), abs=1e-3)
+
+    BenchMachine.TestCase.settings = settings(
+        max_examples=10, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    try:
+        BenchMachine.TestCase().runTest()
+    finally:
+        bench.close()
+    assert sim.handles["psu-1"].state()["output_on"] is False
+    assert sim.handles["eload-1"].state()["input_on"] is False
