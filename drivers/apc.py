@@ -94,14 +94,10 @@ class ApcRpdu2:
             phase_count=decode_int(phases[1], self.name, phases[0]),
         )
 
-    async def aoutlets(
-        self, cell_errors: dict[str, DeviceError] | None = None
-    ) -> list[OutletReading]:
+    async def aoutlets(self, cell_errors: dict[str, DeviceError] | None = None) -> list[OutletReading]:
         """All outlets. With ``cell_errors``, an unreadable current is recorded there
         (key ``current/<n>``) and read as None instead of failing the whole table."""
-        table = await self._snmp.walk_columns(
-            OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT
-        )
+        table = await self._snmp.walk_columns(OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT)
         indexes = sorted(table[OUTLET_NAME], key=lambda i: self._index(OUTLET_NAME, i))
         return [self._outlet_reading(index, table, cell_errors) for index in indexes]
 
@@ -121,9 +117,7 @@ class ApcRpdu2:
 
         layout = table[OUTLET_PHASE_LAYOUT].get(index)
         try:
-            current = decode_tenths_of_amps(
-                cell(OUTLET_CURRENT), self.name, f"{OUTLET_CURRENT}.{index}"
-            )
+            current = decode_tenths_of_amps(cell(OUTLET_CURRENT), self.name, f"{OUTLET_CURRENT}.{index}")
         except DeviceProtocolError as exc:
             if cell_errors is None:
                 raise
@@ -143,10 +137,7 @@ class ApcRpdu2:
 
     async def aoutlet(self, index: int) -> OutletReading:
         suffix = str(int(index))
-        oids = [
-            f"{c}.{suffix}"
-            for c in (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT)
-        ]
+        oids = [f"{c}.{suffix}" for c in (OUTLET_NAME, OUTLET_STATE, OUTLET_CURRENT, OUTLET_PHASE_LAYOUT)]
         values = await self._snmp.get(*oids)
         table = {
             col: {suffix: values[oid]}
@@ -157,9 +148,7 @@ class ApcRpdu2:
         return self._outlet_reading(suffix, table)
 
     async def aphases(self) -> list[PhaseReading]:
-        table = await self._snmp.walk_columns(
-            PHASE_NUMBER, PHASE_CURRENT, PHASE_VOLTAGE, PHASE_POWER
-        )
+        table = await self._snmp.walk_columns(PHASE_NUMBER, PHASE_CURRENT, PHASE_VOLTAGE, PHASE_POWER)
         readings = []
         for index in sorted(table[PHASE_NUMBER], key=lambda i: self._index(PHASE_NUMBER, i)):
             where = f"{PHASE_NUMBER}.{index}"

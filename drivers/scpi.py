@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -83,17 +84,22 @@ def _is_timeout(exc: BaseException) -> bool:
 # IEEE 488.2 NR1/NR2/NR3 (8.7.2-8.7.4): what an instrument sends for a number. Python's
 # float() also takes "nan", "inf" and "1_0", none of which is an instrument's answer.
 _NUMBER_REPLY = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# SCPI's "overload" (9.9E37) and "not a number" (9.91E37) markers are not readings
+# SCPI's markers: ±9.9E37 is an overload (the input is beyond the range: read as ±inf,
+# which fails any limit), 9.91E37 is "not a number" (no reading at all: an error).
 _SCPI_OVERLOAD = 9.9e37
+_SCPI_NAN = 9.91e37
 
 
 def parse_float(device: str, command: str, reply: str) -> float:
+    """A numeric reply; ±inf for an overload."""
     text = reply.strip()
     if not _NUMBER_REPLY.fullmatch(text):
         raise ParseError(device, command, f"not a number: {reply!r}")
     value = float(text)
-    if abs(value) >= _SCPI_OVERLOAD:
-        raise ParseError(device, command, f"instrument reports overload or not-a-number ({text})")
+    if abs(value) >= _SCPI_NAN or abs(value) > _SCPI_OVERLOAD:
+        raise ParseError(device, command, f"instrument reports no reading ({text})")
+    if abs(value) == _SCPI_OVERLOAD:
+        return math.copysign(math.inf, value)
     return value
 
 

@@ -108,9 +108,7 @@ def _oid_tuple(oid: str) -> tuple[int, ...]:
 def decode_int(value: Any, device: str, oid: str) -> int:
     """An SNMP integer-like value (INTEGER, Gauge32...) as ``int``; anything else raises."""
     if isinstance(value, bool) or not isinstance(value, _INTEGER_TYPES):
-        raise DeviceProtocolError(
-            device, f"GET {oid}", f"expected an integer, got {_type_name(value)}"
-        )
+        raise DeviceProtocolError(device, f"GET {oid}", f"expected an integer, got {_type_name(value)}")
     try:
         return int(value)
     except Exception:  # pyasn1 raises on an uninitialised value
@@ -120,9 +118,7 @@ def decode_int(value: Any, device: str, oid: str) -> int:
 def decode_str(value: Any, device: str, oid: str) -> str:
     """An OCTET STRING (DisplayString) as text; anything else raises."""
     if not isinstance(value, OctetString):
-        raise DeviceProtocolError(
-            device, f"GET {oid}", f"expected a string, got {_type_name(value)}"
-        )
+        raise DeviceProtocolError(device, f"GET {oid}", f"expected a string, got {_type_name(value)}")
     raw = bytes(value)
     try:
         return raw.decode("utf-8").rstrip("\x00")
@@ -137,14 +133,10 @@ def decode_enum(value: Any, mapping: Mapping[int, str], device: str, oid: str) -
         return mapping[number]
     except KeyError:
         allowed = ", ".join(f"{v}({k})" for k, v in sorted(mapping.items()))
-        raise DeviceProtocolError(
-            device, f"GET {oid}", f"value {number} is not one of {allowed}"
-        ) from None
+        raise DeviceProtocolError(device, f"GET {oid}", f"value {number} is not one of {allowed}") from None
 
 
-def decode_scaled(
-    value: Any, divisor: int, device: str, oid: str, *, minimum: int = 0
-) -> float:
+def decode_scaled(value: Any, divisor: int, device: str, oid: str, *, minimum: int = 0) -> float:
     """A fixed-point integer (e.g. tenths of amps: divisor 10) as ``float``.
 
     Values below ``minimum`` (APC reports -1 for "not supported") raise rather
@@ -152,9 +144,7 @@ def decode_scaled(
     """
     number = decode_int(value, device, oid)
     if number < minimum:
-        raise DeviceProtocolError(
-            device, f"GET {oid}", f"value {number} is out of range (minimum {minimum})"
-        )
+        raise DeviceProtocolError(device, f"GET {oid}", f"value {number} is out of range (minimum {minimum})")
     return number / divisor
 
 
@@ -192,15 +182,11 @@ class SnmpClient:
                 raise DeviceAuthError(self.device, "SNMP setup", "SNMPv2c needs a community")
             return CommunityData(_reveal(community), mpModel=1)
         if self.version != "3":
-            raise DeviceProtocolError(
-                self.device, "SNMP setup", f"unsupported SNMP version {self.version!r}"
-            )
+            raise DeviceProtocolError(self.device, "SNMP setup", f"unsupported SNMP version {self.version!r}")
         user = settings.get("user")
         auth_key, priv_key = settings.get("auth_key"), settings.get("priv_key")
         if not user or auth_key is None or priv_key is None:
-            raise DeviceAuthError(
-                self.device, "SNMP setup", "SNMPv3 needs user, auth_key and priv_key"
-            )
+            raise DeviceAuthError(self.device, "SNMP setup", "SNMPv3 needs user, auth_key and priv_key")
         auth_name = str(settings.get("auth_protocol", "SHA"))
         priv_name = str(settings.get("priv_protocol", "AES"))
         if auth_name not in AUTH_PROTOCOLS or priv_name not in PRIV_PROTOCOLS:
@@ -248,8 +234,12 @@ class SnmpClient:
         var_binds = await self._read(
             operation,
             lambda engine, transport: get_cmd(
-                engine, self._auth, transport, self._context,
-                *(ObjectType(ObjectIdentity(n)) for n in names), lookupMib=False,
+                engine,
+                self._auth,
+                transport,
+                self._context,
+                *(ObjectType(ObjectIdentity(n)) for n in names),
+                lookupMib=False,
             ),
             names,
         )
@@ -271,8 +261,12 @@ class SnmpClient:
         error_indication, error_status, error_index, _var_binds = await self._guarded(
             operation,
             set_cmd(
-                engine, self._auth, transport, self._context,
-                ObjectType(ObjectIdentity(name), value), lookupMib=False,
+                engine,
+                self._auth,
+                transport,
+                self._context,
+                ObjectType(ObjectIdentity(name), value),
+                lookupMib=False,
             ),
         )
         self._check_response(operation, error_indication, error_status, error_index, [name])
@@ -302,8 +296,14 @@ class SnmpClient:
             var_binds = await self._read(
                 operation,
                 lambda engine, transport, positions=positions, reps=reps: bulk_cmd(
-                    engine, self._auth, transport, self._context, 0, reps,
-                    *(ObjectType(ObjectIdentity(p)) for p in positions), lookupMib=False,
+                    engine,
+                    self._auth,
+                    transport,
+                    self._context,
+                    0,
+                    reps,
+                    *(ObjectType(ObjectIdentity(p)) for p in positions),
+                    lookupMib=False,
                 ),
                 positions,
             )
@@ -326,7 +326,7 @@ class SnmpClient:
                     )
                 self._check_value(operation, oid, value)
                 cursor[base] = oid_t
-                result[base][".".join(map(str, oid_t[len(prefix):]))] = value
+                result[base][".".join(map(str, oid_t[len(prefix) :]))] = value
                 progressed = True
             active = [b for b in active if b not in finished]
             if active and not progressed:
@@ -356,25 +356,26 @@ class SnmpClient:
         try:
             return await asyncio.wait_for(coro, self.timeout_s + 1.0)
         except TimeoutError:
-            raise DeviceTimeout(
-                self.device, operation, f"no answer within {self.timeout_s:g} s"
-            ) from None
+            raise DeviceTimeout(self.device, operation, f"no answer within {self.timeout_s:g} s") from None
         except DeviceError:
             raise
         except Exception as exc:  # undecodable reply, pyasn1 errors, pysnmp internals
-            raise DeviceProtocolError(
-                self.device, operation, f"{type(exc).__name__}: {exc}"
-            ) from None
+            raise DeviceProtocolError(self.device, operation, f"{type(exc).__name__}: {exc}") from None
 
     def _check_response(
-        self, operation: str, error_indication: Any, error_status: Any, error_index: Any,
+        self,
+        operation: str,
+        error_indication: Any,
+        error_status: Any,
+        error_index: Any,
         names: list[str],
     ) -> None:
         if error_indication:
             if isinstance(error_indication, errind.RequestTimedOut):
                 hint = " (wrong community?)" if self.version == "2c" else ""
                 raise DeviceTimeout(
-                    self.device, operation,
+                    self.device,
+                    operation,
                     f"no answer within {self.timeout_s:g} s{hint}",
                 )
             if isinstance(error_indication, _AUTH_INDICATIONS):
@@ -383,9 +384,7 @@ class SnmpClient:
         if error_status and int(error_status):
             index = int(error_index or 0)
             where = names[index - 1] if 0 < index <= len(names) else operation
-            status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else str(
-                error_status
-            )
+            status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else str(error_status)
             raise DeviceReportedError(self.device, operation, f"{status} at {where}")
 
     def _check_value(self, operation: str, oid: Any, value: Any) -> None:

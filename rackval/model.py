@@ -30,9 +30,7 @@ from rackval.errors import ConfigError
 from rackval.yamlfile import LocatedDocument, load_located, validate_located
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-SECRET_REF_PATTERN = re.compile(
-    r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#\s][^#]*(#[A-Za-z0-9_.-]+)?)$"
-)
+SECRET_REF_PATTERN = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^#\s][^#]*(#[A-Za-z0-9_.-]+)?)$")
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Phase = Literal["L1", "L2", "L3"]
 Speed = Literal["1G", "10G", "25G", "40G", "50G", "100G", "200G", "400G", "800G"]
@@ -44,8 +42,7 @@ def _secret_ref(value: str | None) -> str | None:
         return None
     if not SECRET_REF_PATTERN.match(value):
         raise ValueError(
-            "must be a credential reference (env:NAME or file:PATH[#key]); "
-            "secrets never go in the rack file"
+            "must be a credential reference (env:NAME or file:PATH[#key]); secrets never go in the rack file"
         )
     return value
 
@@ -256,13 +253,9 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
                 )
             )
         elif pdus[feed.device].phases == 1 and feed.phase != "L1":
-            problems.append(
-                (("power", i, "phase"), f"{feed.device} is single-phase: phase must be L1")
-            )
+            problems.append((("power", i, "phase"), f"{feed.device} is single-phase: phase must be L1"))
         if feed.outlet in seen_outlets:
-            problems.append(
-                (loc, f"outlet {feed.outlet} already feeds power[{seen_outlets[feed.outlet]}]")
-            )
+            problems.append((loc, f"outlet {feed.outlet} already feeds power[{seen_outlets[feed.outlet]}]"))
         seen_outlets.setdefault(feed.outlet, i)
         if feed.load not in loads:
             problems.append((("power", i, "load"), f"{feed.load!r} is not listed under hosts"))
@@ -282,9 +275,7 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
         for j, ref in enumerate(tp.fed_by):
             dev, _, idx = ref.partition("/")
             if dev not in pdus or int(idx) > pdus[dev].outlets:
-                problems.append(
-                    (("test_points", name, "fed_by", j), f"{ref} is not an outlet of this rack")
-                )
+                problems.append((("test_points", name, "fed_by", j), f"{ref} is not an outlet of this rack"))
     return problems
 
 
@@ -292,9 +283,7 @@ def rack_from_document(doc: LocatedDocument) -> Rack:
     rack = validate_located(doc, Rack)
     problems = reference_problems(rack)
     if problems:
-        raise ConfigError(
-            [f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems]
-        )
+        raise ConfigError([f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems])
     rack._source = doc.path.resolve() if doc.path.exists() else doc.path
     return rack
 

@@ -132,9 +132,7 @@ def _load_state(config: pytest.Config) -> RackvalState | None:
         limits_path=limits_path,
         scenarios=[Path(s).resolve() for s in sim_values if s],
         simulate=bool(sim_values),
-        endpoints_file=Path(config.getoption("--endpoints"))
-        if config.getoption("--endpoints")
-        else None,
+        endpoints_file=Path(config.getoption("--endpoints")) if config.getoption("--endpoints") else None,
         devices=devices,
         run=run,
     )
@@ -147,9 +145,7 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "destructive: changes the rack's state; restores it in teardown"
-    )
+    config.addinivalue_line("markers", "destructive: changes the rack's state; restores it in teardown")
     try:
         state = _load_state(config)
     except ConfigError as exc:
@@ -221,9 +217,7 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     """The rack under test: drivers per device (lazily connected) and snapshots."""
     state = rackval_state(request.config)
     if state is None:
-        raise pytest.UsageError(
-            "this test needs a rack: pass --rack FILE (and --sim to simulate it)"
-        )
+        raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
     state.session = _start_session(request.config, state)
     try:
         yield state.session
@@ -313,9 +307,7 @@ class Restorer:
         pdu = self._session.driver(device)
         before = pdu.outlet(index).state
         change = (
-            self._session.journal.begin(device, "outlet", index, before)
-            if self._session.journal
-            else None
+            self._session.journal.begin(device, "outlet", index, before) if self._session.journal else None
         )
 
         def undo() -> None:

@@ -29,9 +29,7 @@ FATAL_DEVICE_ERRORS = (DeviceTimeout, DeviceUnreachable, DeviceAuthError)
 
 
 class RackSession:
-    def __init__(
-        self, rack: Rack, overlay: Overlay | None = None, journal_path: Path | None = None
-    ):
+    def __init__(self, rack: Rack, overlay: Overlay | None = None, journal_path: Path | None = None):
         self.rack = rack
         self.overlay = overlay or {}
         self.journal = Journal(journal_path) if journal_path else None
@@ -92,9 +90,7 @@ class RackSession:
         names = [n for n in self.rack.devices_of(kind) if n not in self._snapshots]
         if not names:
             return
-        with ThreadPoolExecutor(
-            max_workers=min(32, len(names)), thread_name_prefix="gather"
-        ) as pool:
+        with ThreadPoolExecutor(max_workers=min(32, len(names)), thread_name_prefix="gather") as pool:
             for name, result in zip(names, pool.map(self._read_snapshot, names), strict=True):
                 with self._lock:
                     self._snapshots.setdefault(name, result)

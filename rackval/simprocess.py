@@ -78,13 +78,9 @@ def start_sim_process(
         cmd += ["--scenario", str(s)]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = (
-        root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
-    )
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
     log = open(log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-    )
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():

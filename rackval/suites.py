@@ -26,7 +26,5 @@ def suite_paths(names: list[str]) -> list[Path]:
     known = available_suites()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ConfigError(
-            f"--suite: no suite named {', '.join(unknown)} (known: {', '.join(known)})"
-        )
+        raise ConfigError(f"--suite: no suite named {', '.join(unknown)} (known: {', '.join(known)})")
     return [suites_root() / n for n in (names or known)]

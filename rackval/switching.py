@@ -37,9 +37,7 @@ def _wait_for(pdu, index: int, state: str, timeout_s: float) -> tuple[OutletRead
     return reading, time.monotonic() - started
 
 
-def switch_and_observe(
-    session: RackSession, device: str, index: int, timeout_s: float
-) -> SwitchObservation:
+def switch_and_observe(session: RackSession, device: str, index: int, timeout_s: float) -> SwitchObservation:
     """Switch one outlet off and on again; always leave it as it was."""
     pdu = session.driver(device)
     before = pdu.outlet(index).state

@@ -19,9 +19,7 @@ log = logging.getLogger("rackval")
 Overlay = dict[str, dict[str, Any]]
 
 
-def _resolved(
-    settings: dict[str, Any], secret_fields: tuple[str, ...], base: Path, what: str
-) -> dict:
+def _resolved(settings: dict[str, Any], secret_fields: tuple[str, ...], base: Path, what: str) -> dict:
     out = dict(settings)
     for key in secret_fields:
         if out.get(key):
@@ -62,6 +60,4 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
     options["expected"] = device.expected.model_dump()
     host = endpoint.get("host", getattr(device, "address", ""))
     port = int(endpoint.get("port", getattr(device, "port", 0)))
-    return Target(
-        name=name, host=host, port=port, options=options, timeout_s=timeout, retries=retries
-    )
+    return Target(name=name, host=host, port=port, options=options, timeout_s=timeout, retries=retries)

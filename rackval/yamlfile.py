@@ -139,9 +139,7 @@ def validation_problems(doc: LocatedDocument, error: ValidationError) -> list[st
     return problems
 
 
-def validate_located(
-    doc: LocatedDocument, model: type[M], context: dict[str, Any] | None = None
-) -> M:
+def validate_located(doc: LocatedDocument, model: type[M], context: dict[str, Any] | None = None) -> M:
     """Validate ``doc.data`` against ``model``; errors become a located :class:`ConfigError`."""
     try:
         return model.model_validate(doc.data, context=context)

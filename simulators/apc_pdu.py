@@ -57,10 +57,24 @@ DEFAULT_FIRMWARE = "v6.9.6"
 PHASE_NUMBER = {"L1": 1, "L2": 2, "L3": 3}
 
 # rPDU2OutletSwitchedControlCommand / rPDUOutletControlOutletCommand values
-RPDU2_COMMANDS = {1: "on", 2: "off", 3: "reboot", 5: "delayedOn", 6: "delayedOff",
-                  7: "delayedReboot", 8: "cancel"}
-RPDU_COMMANDS = {1: "on", 2: "off", 3: "reboot", 4: "delayedOn", 5: "delayedOff",
-                 6: "delayedReboot", 7: "cancel"}
+RPDU2_COMMANDS = {
+    1: "on",
+    2: "off",
+    3: "reboot",
+    5: "delayedOn",
+    6: "delayedOff",
+    7: "delayedReboot",
+    8: "cancel",
+}
+RPDU_COMMANDS = {
+    1: "on",
+    2: "off",
+    3: "reboot",
+    4: "delayedOn",
+    5: "delayedOff",
+    6: "delayedReboot",
+    7: "cancel",
+}
 
 FAULT_PARAMS: dict[str, dict[str, type]] = {
     "dead_outlet": {"outlet": int},
@@ -93,8 +107,7 @@ class _Outlets:
 
     def pending(self, index: int) -> bool:
         with self.lock:
-            return any(not t.cancelled() and t.when() > self.loop.time()
-                       for t in self._timers.get(index, []))
+            return any(not t.cancelled() and t.when() > self.loop.time() for t in self._timers.get(index, []))
 
     def _later(self, index: int, delay: float, on: bool) -> None:
         handle = self.loop.call_later(max(0.0, delay), self.state.set_outlet, self.name, index, on)
@@ -163,8 +176,11 @@ class ApcPduModel:
         for index in range(1, device.outlets + 1):
             feed = feeds.get(index)
             self.outlets.names[index] = feed.outlet_name if feed else f"Outlet {index}"
-        self.sys = {"contact": "rack-integration@example.com", "name": name,
-                    "location": f"{ctx.rack.rack.serial}"}
+        self.sys = {
+            "contact": "rack-integration@example.com",
+            "name": name,
+            "location": f"{ctx.rack.rack.serial}",
+        }
         self.device_name = name
         self.tree = MibTree()
         self._build()
@@ -235,12 +251,13 @@ class ApcPduModel:
         t.add_scalar(f"{SYSTEM}.1", OctetString, self.sys_descr)
         t.add_scalar(f"{SYSTEM}.2", ObjectIdentifier, lambda: ObjectIdentifier(SYS_OBJECT_ID))
         t.add_scalar(f"{SYSTEM}.3", TimeTicks, self.uptime)
-        t.add_scalar(f"{SYSTEM}.4", OctetString, lambda: self.sys["contact"],
-                     text_setter(self.sys, "contact", 255))
-        t.add_scalar(f"{SYSTEM}.5", OctetString, lambda: self.sys["name"],
-                     text_setter(self.sys, "name", 255))
-        t.add_scalar(f"{SYSTEM}.6", OctetString, lambda: self.sys["location"],
-                     text_setter(self.sys, "location", 255))
+        t.add_scalar(
+            f"{SYSTEM}.4", OctetString, lambda: self.sys["contact"], text_setter(self.sys, "contact", 255)
+        )
+        t.add_scalar(f"{SYSTEM}.5", OctetString, lambda: self.sys["name"], text_setter(self.sys, "name", 255))
+        t.add_scalar(
+            f"{SYSTEM}.6", OctetString, lambda: self.sys["location"], text_setter(self.sys, "location", 255)
+        )
         t.add_scalar(f"{SYSTEM}.7", Integer32, lambda: 72)
 
         # legacy rPDU: ident
@@ -258,8 +275,14 @@ class ApcPduModel:
         load = f"{RPDU}.2.3.1.1"
         t.add_column(f"{load}.1", phases, Integer32, lambda p: p)
         t.add_column(f"{load}.2", phases, Gauge32, lambda p: round(self.phase_current(p) * 10))
-        t.add_column(f"{load}.3", phases, Integer32, lambda p: {4: 4, 3: 3, 1: 2, 2: 1}[
-            self.load_state(self.phase_current(p), 0.0, rated * 0.8, rated)])
+        t.add_column(
+            f"{load}.3",
+            phases,
+            Integer32,
+            lambda p: {4: 4, 3: 3, 1: 2, 2: 1}[
+                self.load_state(self.phase_current(p), 0.0, rated * 0.8, rated)
+            ],
+        )
         t.add_column(f"{load}.4", phases, Integer32, lambda p: p)
         t.add_column(f"{load}.5", phases, Integer32, lambda p: 0)
         # legacy rPDU: rPDUOutletControlTable
@@ -267,8 +290,7 @@ class ApcPduModel:
         t.add_column(f"{ctl}.1", outlets, Integer32, lambda i: i)
         t.add_column(f"{ctl}.2", outlets, OctetString, lambda i: o.names[i])
         t.add_column(f"{ctl}.3", outlets, Integer32, self.phase_of)
-        t.add_column(f"{ctl}.4", outlets, Integer32, lambda i: 1 if o.is_on(i) else 2,
-                     self._legacy_command)
+        t.add_column(f"{ctl}.4", outlets, Integer32, lambda i: 1 if o.is_on(i) else 2, self._legacy_command)
         t.add_column(f"{ctl}.5", outlets, Integer32, lambda i: 0)
         # legacy rPDU: rPDUOutletStatusTable (outletStatusOn(1) / outletStatusOff(2))
         st = f"{RPDU}.3.5.1.1"
@@ -284,11 +306,14 @@ class ApcPduModel:
         t.add_scalar(f"{RPDU2}.1", Integer32, lambda: 1)
         idt = f"{RPDU2}.2.1"
         ident_cols: dict[int, tuple[type, Callable[[int], Any]]] = {
-            1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
             3: (OctetString, lambda i: self.device_name),
             4: (OctetString, lambda i: self.sys["location"]),
-            5: (OctetString, lambda i: "02"), 6: (OctetString, lambda i: self.firmware),
-            7: (OctetString, lambda i: "04/11/2023"), 8: (OctetString, lambda i: self.model),
+            5: (OctetString, lambda i: "02"),
+            6: (OctetString, lambda i: self.firmware),
+            7: (OctetString, lambda i: "04/11/2023"),
+            8: (OctetString, lambda i: self.model),
             9: (OctetString, lambda i: self.serial),
             10: (OctetString, lambda i: self.sys["contact"]),
             11: (OctetString, lambda i: "v1.1.3"),
@@ -309,25 +334,49 @@ class ApcPduModel:
         t.add_column(f"{dev}.1.1.1", one, Integer32, lambda i: i)
         t.add_column(f"{dev}.1.1.2", one, Integer32, lambda i: 1)
         t.add_column(f"{dev}.1.1.3", one, OctetString, lambda i: self.device_name, set_device_name)
-        t.add_column(f"{dev}.1.1.4", one, OctetString, lambda i: self.sys["location"],
-                     lambda i, v: text_setter(self.sys, "location")(v))
+        t.add_column(
+            f"{dev}.1.1.4",
+            one,
+            OctetString,
+            lambda i: self.sys["location"],
+            lambda i, v: text_setter(self.sys, "location")(v),
+        )
         t.add_column(f"{dev}.1.1.5", one, Integer32, lambda i: 1)
         t.add_column(f"{dev}.1.1.6", one, Integer32, lambda i: 0)
-        t.add_column(f"{dev}.1.1.14", one, OctetString, lambda i: self.sys["contact"],
-                     lambda i, v: text_setter(self.sys, "contact")(v))
-        props = {1: lambda i: i, 2: lambda i: 1, 3: lambda i: self.device_name,
-                 4: lambda i: self.outlet_count, 5: lambda i: self.outlet_count,
-                 6: lambda i: self.outlet_count, 7: lambda i: self.phase_count,
-                 8: lambda i: 0, 9: lambda i: rated, 10: lambda i: 2, 11: lambda i: 5,
-                 12: lambda i: rated}
+        t.add_column(
+            f"{dev}.1.1.14",
+            one,
+            OctetString,
+            lambda i: self.sys["contact"],
+            lambda i, v: text_setter(self.sys, "contact")(v),
+        )
+        props = {
+            1: lambda i: i,
+            2: lambda i: 1,
+            3: lambda i: self.device_name,
+            4: lambda i: self.outlet_count,
+            5: lambda i: self.outlet_count,
+            6: lambda i: self.outlet_count,
+            7: lambda i: self.phase_count,
+            8: lambda i: 0,
+            9: lambda i: rated,
+            10: lambda i: 2,
+            11: lambda i: 5,
+            12: lambda i: rated,
+        }
         for col, getter in props.items():
             t.add_column(f"{dev}.2.1.{col}", one, OctetString if col == 3 else Integer32, getter)
         total_amps = lambda: sum(self.phase_current(p) for p in phases)  # noqa: E731
         status = {
-            1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
             3: (OctetString, lambda i: self.device_name),
-            4: (Integer32, lambda i: self.load_state(
-                total_amps(), 0.0, rated * self.phase_count * 0.8, rated * self.phase_count)),
+            4: (
+                Integer32,
+                lambda i: self.load_state(
+                    total_amps(), 0.0, rated * self.phase_count * 0.8, rated * self.phase_count
+                ),
+            ),
             5: (Integer32, lambda i: self.total_hundredths_kw()),
             6: (Integer32, lambda i: self.total_hundredths_kw()),
             7: (OctetString, lambda i: "04/11/2023 08:00:00"),
@@ -335,7 +384,8 @@ class ApcPduModel:
             9: (Integer32, lambda i: self.total_hundredths_kw() * self.uptime() // 3_600_000),
             10: (OctetString, lambda i: "04/11/2023 08:00:00"),
             11: (Integer32, lambda i: 1 if any(o.pending(x) for x in outlets) else 2),
-            12: (Integer32, lambda i: 1), 13: (Integer32, lambda i: 1),
+            12: (Integer32, lambda i: 1),
+            13: (Integer32, lambda i: 1),
             14: (Integer32, lambda i: 1),
             15: (OctetString, lambda i: "04/11/2023 08:00:00"),
             16: (Integer32, lambda i: round(total_amps() * NOMINAL_VOLTS / 10)),
@@ -353,14 +403,23 @@ class ApcPduModel:
         t.add_scalar(f"{RPDU2}.5", Integer32, lambda: self.phase_count)
         ph = f"{RPDU2}.6"
         near, over = int(rated * 0.8), rated
-        for col, getter in {1: lambda p: p, 2: lambda p: 1, 3: lambda p: p, 4: lambda p: 1,
-                            5: lambda p: 0, 6: lambda p: near, 7: lambda p: over,
-                            8: lambda p: 1}.items():
+        for col, getter in {
+            1: lambda p: p,
+            2: lambda p: 1,
+            3: lambda p: p,
+            4: lambda p: 1,
+            5: lambda p: 0,
+            6: lambda p: near,
+            7: lambda p: over,
+            8: lambda p: 1,
+        }.items():
             t.add_column(f"{ph}.1.1.{col}", phases, Integer32, getter)
         for col, getter in {1: lambda p: p, 2: lambda p: 1, 3: lambda p: p}.items():
             t.add_column(f"{ph}.2.1.{col}", phases, Integer32, getter)
         phase_status = {
-            1: (Integer32, lambda p: p), 2: (Integer32, lambda p: 1), 3: (Integer32, lambda p: p),
+            1: (Integer32, lambda p: p),
+            2: (Integer32, lambda p: 1),
+            3: (Integer32, lambda p: p),
             4: (Integer32, lambda p: self.load_state(self.phase_current(p), 0.0, near, over)),
             5: (Integer32, lambda p: round(self.phase_current(p) * 10)),
             6: (Integer32, lambda p: NOMINAL_VOLTS),
@@ -383,7 +442,8 @@ class ApcPduModel:
             text_setter(o.names, index)(value)
 
         cfg = {
-            1: (Integer32, lambda i: i, None), 2: (Integer32, lambda i: 1, None),
+            1: (Integer32, lambda i: i, None),
+            2: (Integer32, lambda i: 1, None),
             3: (OctetString, lambda i: o.names[i], set_name),
             4: (Integer32, lambda i: i, None),
             5: (Integer32, lambda i: o.power_on_time[i], _int_setter(o.power_on_time, -1, 7200)),
@@ -393,48 +453,64 @@ class ApcPduModel:
         }
         for col, (syntax, getter, setter) in cfg.items():
             t.add_column(f"{sw}.1.1.{col}", outlets, syntax, getter, setter)
-        for col, (syntax, getter) in {1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
-                                      3: (OctetString, lambda i: o.names[i]),
-                                      4: (Integer32, lambda i: i),
-                                      5: (Integer32, self.phase_of),
-                                      6: (Integer32, lambda i: 0)}.items():
+        for col, (syntax, getter) in {
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
+            3: (OctetString, lambda i: o.names[i]),
+            4: (Integer32, lambda i: i),
+            5: (Integer32, self.phase_of),
+            6: (Integer32, lambda i: 0),
+        }.items():
             t.add_column(f"{sw}.2.1.{col}", outlets, syntax, getter)
-        for col, (syntax, getter) in {1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
-                                      3: (OctetString, lambda i: o.names[i]),
-                                      4: (Integer32, lambda i: i),
-                                      5: (Integer32, lambda i: 2 if o.is_on(i) else 1),
-                                      6: (Integer32, lambda i: 1 if o.pending(i) else 2),
-                                      7: (OctetString, lambda i: "")}.items():
+        for col, (syntax, getter) in {
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
+            3: (OctetString, lambda i: o.names[i]),
+            4: (Integer32, lambda i: i),
+            5: (Integer32, lambda i: 2 if o.is_on(i) else 1),
+            6: (Integer32, lambda i: 1 if o.pending(i) else 2),
+            7: (OctetString, lambda i: ""),
+        }.items():
             t.add_column(f"{sw}.3.1.{col}", outlets, syntax, getter)
-        for col, (syntax, getter) in {1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
-                                      3: (OctetString, lambda i: o.names[i]),
-                                      4: (Integer32, lambda i: i)}.items():
+        for col, (syntax, getter) in {
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
+            3: (OctetString, lambda i: o.names[i]),
+            4: (Integer32, lambda i: i),
+        }.items():
             t.add_column(f"{sw}.4.1.{col}", outlets, syntax, getter)
-        t.add_column(f"{sw}.4.1.5", outlets, Integer32, lambda i: 1 if o.is_on(i) else 2,
-                     self._rpdu2_command)
+        t.add_column(f"{sw}.4.1.5", outlets, Integer32, lambda i: 1 if o.is_on(i) else 2, self._rpdu2_command)
 
         # rPDU2 outlets: metered (the last table this agent serves)
         t.add_scalar(f"{RPDU2}.9.3", Integer32, lambda: self.outlet_count)
         me = f"{RPDU2}.9.4"
         for col, (syntax, getter, setter) in {
-            1: (Integer32, lambda i: i, None), 2: (Integer32, lambda i: 1, None),
-            3: (OctetString, lambda i: o.names[i], set_name), 4: (Integer32, lambda i: i, None),
-            5: (Integer32, lambda i: 0, None), 6: (Integer32, lambda i: 8, None),
-            7: (Integer32, lambda i: 10, None), 8: (OctetString, lambda i: "", None),
+            1: (Integer32, lambda i: i, None),
+            2: (Integer32, lambda i: 1, None),
+            3: (OctetString, lambda i: o.names[i], set_name),
+            4: (Integer32, lambda i: i, None),
+            5: (Integer32, lambda i: 0, None),
+            6: (Integer32, lambda i: 8, None),
+            7: (Integer32, lambda i: 10, None),
+            8: (OctetString, lambda i: "", None),
         }.items():
             t.add_column(f"{me}.1.1.{col}", outlets, syntax, getter, setter)
-        for col, (syntax, getter) in {1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
-                                      3: (OctetString, lambda i: o.names[i]),
-                                      4: (Integer32, lambda i: i),
-                                      5: (Integer32, self.phase_of),
-                                      6: (Integer32, lambda i: 2300 if i > 21 else 2500),
-                                      7: (Integer32, lambda i: 0)}.items():
+        for col, (syntax, getter) in {
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
+            3: (OctetString, lambda i: o.names[i]),
+            4: (Integer32, lambda i: i),
+            5: (Integer32, self.phase_of),
+            6: (Integer32, lambda i: 2300 if i > 21 else 2500),
+            7: (Integer32, lambda i: 0),
+        }.items():
             t.add_column(f"{me}.2.1.{col}", outlets, syntax, getter)
         metered = {
-            1: (Integer32, lambda i: i), 2: (Integer32, lambda i: 1),
-            3: (OctetString, lambda i: o.names[i]), 4: (Integer32, lambda i: i),
-            5: (Integer32, lambda i: self.load_state(
-                self.current_tenths(i) / 10, 0.0, 8.0, 10.0)),
+            1: (Integer32, lambda i: i),
+            2: (Integer32, lambda i: 1),
+            3: (OctetString, lambda i: o.names[i]),
+            4: (Integer32, lambda i: i),
+            5: (Integer32, lambda i: self.load_state(self.current_tenths(i) / 10, 0.0, 8.0, 10.0)),
             6: (Integer32, self._metered_current),
             7: (Integer32, self.outlet_watts),
             8: (Integer32, self.outlet_watts),
@@ -468,8 +544,16 @@ class ApcPduModel:
 
     def _device_command(self, _index: int, value: Any) -> None:
         number = int(value)
-        actions = {1: "on", 2: "delayedOn", 3: "off", 4: "reboot", 5: "delayedReboot",
-                   6: None, 7: "delayedOff", 8: "cancel"}
+        actions = {
+            1: "on",
+            2: "delayedOn",
+            3: "off",
+            4: "reboot",
+            5: "delayedReboot",
+            6: None,
+            7: "delayedOff",
+            8: "cancel",
+        }
         if number not in actions:
             raise WrongValue(f"{number} is not a command")
         action = actions[number]
@@ -511,9 +595,7 @@ def _apply_faults(ctx: SimContext, name: str, model: ApcPduModel) -> dict[str, b
         elif fault.kind == "phase_imbalance":
             phase = params["phase"]
             if phase not in PHASE_NUMBER:
-                raise ConfigError(
-                    f"scenario: fault phase_imbalance on {name}: phase must be L1, L2 or L3"
-                )
+                raise ConfigError(f"scenario: fault phase_imbalance on {name}: phase must be L1, L2 or L3")
             with state.lock:
                 for index in range(1, model.outlet_count + 1):
                     if state.outlet_phase(name, index) == phase:

@@ -51,9 +51,7 @@ class SimulatedRack:
         known = set(self.rack.devices) | set(self.rack.test_points) | extra_sim_devices(self.rack)
         unknown = [f.device for f in self.scenario.faults if f.device not in known]
         if unknown:
-            raise ConfigError(
-                f"scenario {self.scenario.name}: no device named {', '.join(unknown)}"
-            )
+            raise ConfigError(f"scenario {self.scenario.name}: no device named {', '.join(unknown)}")
 
     def start(self) -> dict[str, dict[str, Any]]:
         self._check_fault_devices()
@@ -152,9 +150,7 @@ def write_ready_file(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run(
-    rack_path: Path, scenario_paths: list[Path], ready_file: Path | None, quiet: bool = False
-) -> int:
+def run(rack_path: Path, scenario_paths: list[Path], ready_file: Path | None, quiet: bool = False) -> int:
     rack = load_rack(rack_path)
     scenario = load_scenarios(list(scenario_paths))
     sim = SimulatedRack(rack, scenario)
@@ -180,10 +176,7 @@ def run(
         print(f"Simulated rack {rack.rack.serial} (scenario: {scenario.name}) is up:")
         for name, ep in endpoints.items():
             extra = ", ".join(f"{k}={v}" for k, v in ep.items() if k not in ("host", "port"))
-            print(
-                f"  {name:<12} {ep.get('host')}:{ep.get('port')}"
-                + (f"  ({extra})" if extra else "")
-            )
+            print(f"  {name:<12} {ep.get('host')}:{ep.get('port')}" + (f"  ({extra})" if extra else ""))
         print(f"  control      127.0.0.1:{control.server_address[1]}")
         print("Press Ctrl-C to stop.", flush=True)
     try:

@@ -96,8 +96,7 @@ def combine(scenarios: list[Scenario]) -> Scenario:
     if len(scenarios) == 1:
         return scenarios[0]
     latency = {
-        proto: max(getattr(s.latency_ms, proto) for s in scenarios)
-        for proto in ("snmp", "ssh", "scpi")
+        proto: max(getattr(s.latency_ms, proto) for s in scenarios) for proto in ("snmp", "ssh", "scpi")
     }
     failures: list[str] = []
     for s in scenarios:
@@ -125,7 +124,5 @@ def check_fault_params(fault: Fault, allowed: dict[str, type]) -> dict[str, Any]
         )
     for key, typ in allowed.items():
         if key in params and not isinstance(params[key], typ):
-            raise ConfigError(
-                f"scenario: fault {fault.kind} on {fault.device}: {key} must be {typ.__name__}"
-            )
+            raise ConfigError(f"scenario: fault {fault.kind} on {fault.device}: {key} must be {typ.__name__}")
     return params

@@ -125,9 +125,7 @@ class RackState:
         if not self.test_point_powered(name):
             return 0.0
         with self.lock:
-            current = (
-                self.test_point_load_a.get(name, 0.0) if load_current_a is None else load_current_a
-            )
+            current = self.test_point_load_a.get(name, 0.0) if load_current_a is None else load_current_a
             resistance = tp.output_resistance_ohm + self.test_point_extra_resistance.get(name, 0.0)
             offset = self.test_point_offset_v.get(name, 0.0)
         return max(0.0, tp.nominal_v + offset - current * resistance)

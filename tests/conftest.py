@@ -41,6 +41,8 @@ def require_shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     require(path.exists(), f"../shared/{'/'.join(parts)}")
     return path
+
+
 DEMO_LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
 
 

@@ -40,8 +40,12 @@ def v2c_rack(timeout_s: float = 2.0, retries: int = 1) -> Rack:
     rack = demo_rack()
     device = rack.devices[PDU]
     snmp = device.snmp.model_copy(
-        update={"version": "2c", "community": f"env:{V2C_COMMUNITY_ENV}",
-                "timeout_s": timeout_s, "retries": retries}
+        update={
+            "version": "2c",
+            "community": f"env:{V2C_COMMUNITY_ENV}",
+            "timeout_s": timeout_s,
+            "retries": retries,
+        }
     )
     devices = dict(rack.devices)
     devices[PDU] = device.model_copy(update={"snmp": snmp})
@@ -78,8 +82,7 @@ def pdu_target(rack: Rack, endpoint: dict[str, Any], name: str = PDU) -> Target:
 class SimPdu:
     """A running simulated PDU plus a driver connected to it."""
 
-    def __init__(self, rack: Rack, loop: LoopThread, faults: list[dict[str, Any]],
-                 tmp: Path) -> None:
+    def __init__(self, rack: Rack, loop: LoopThread, faults: list[dict[str, Any]], tmp: Path) -> None:
         self.rack = rack
         self.state = RackState(rack)
         self.ctx = SimContext(
@@ -108,8 +111,9 @@ class SimPdu:
 
 
 @contextmanager
-def running_pdu(loop: LoopThread, tmp: Path, *, rack: Rack | None = None,
-                faults: list[dict[str, Any]] | None = None) -> Iterator[SimPdu]:
+def running_pdu(
+    loop: LoopThread, tmp: Path, *, rack: Rack | None = None, faults: list[dict[str, Any]] | None = None
+) -> Iterator[SimPdu]:
     sim = SimPdu(rack or demo_rack(), loop, faults or [], tmp)
     try:
         yield sim

@@ -91,8 +91,14 @@ def test_rpdu2_and_legacy_tables_agree_with_rack_state(sim, loop, client):
 def test_legacy_control_table_switches_the_outlet(sim, loop, client):
     loop.run(client.set(f"{LEGACY_COMMAND}.4", Integer32(2)))  # immediateOff
     assert sim.state.outlet_on(PDU, 4) is False
-    values = get(loop, client, f"{SWITCHED_STATE}.4", f"{LEGACY_STATE}.4", f"{METERED_CURRENT}.4",
-                 f"{SWITCHED_COMMAND}.4")
+    values = get(
+        loop,
+        client,
+        f"{SWITCHED_STATE}.4",
+        f"{LEGACY_STATE}.4",
+        f"{METERED_CURRENT}.4",
+        f"{SWITCHED_COMMAND}.4",
+    )
     assert int(values[f"{SWITCHED_STATE}.4"]) == 1  # off(1)
     assert int(values[f"{LEGACY_STATE}.4"]) == 2  # outletStatusOff(2)
     assert int(values[f"{METERED_CURRENT}.4"]) == 0
@@ -142,16 +148,21 @@ def test_getbulk_at_end_of_mib_stops_like_net_snmp(sim, loop):
         community = sim.target.options["snmp"]["community"].reveal()
         try:
             return await bulk_cmd(
-                engine, CommunityData(community), target, ContextData(), 0, 10,
-                *(ObjectType(ObjectIdentity(o)) for o in oids), lookupMib=False,
+                engine,
+                CommunityData(community),
+                target,
+                ContextData(),
+                0,
+                10,
+                *(ObjectType(ObjectIdentity(o)) for o in oids),
+                lookupMib=False,
             )
         finally:
             engine.close_dispatcher()
 
     err, status, _index, var_binds = loop.run(bulk(f"{RPDU2}.9.4.3.1.13.22"))
     assert not err and not int(status)
-    assert [str(vb[0]) for vb in var_binds[:2]] == [
-        f"{RPDU2}.9.4.3.1.13.23", f"{RPDU2}.9.4.3.1.13.24"]
+    assert [str(vb[0]) for vb in var_binds[:2]] == [f"{RPDU2}.9.4.3.1.13.23", f"{RPDU2}.9.4.3.1.13.24"]
     assert len(var_binds) == 3 and isinstance(var_binds[2][1], rfc1905.EndOfMibView)
 
     # two repeaters: rows continue while one of them still has data
@@ -164,8 +175,7 @@ def test_getbulk_at_end_of_mib_stops_like_net_snmp(sim, loop):
 
 
 def test_dead_outlet_reads_on_but_draws_nothing(loop, tmp_path):
-    with running_pdu(loop, tmp_path, rack=v2c_rack(),
-                     faults=[{"kind": "dead_outlet", "outlet": 3}]) as sim:
+    with running_pdu(loop, tmp_path, rack=v2c_rack(), faults=[{"kind": "dead_outlet", "outlet": 3}]) as sim:
         reading = sim.driver.outlet(3)
         assert (reading.state, reading.current_a) == ("on", 0.0)
         assert (PDU, 3) in sim.state.dead_outlets
@@ -173,8 +183,10 @@ def test_dead_outlet_reads_on_but_draws_nothing(loop, tmp_path):
 
 
 def test_overcurrent_and_phase_imbalance_scale_currents(loop, tmp_path):
-    faults = [{"kind": "overcurrent", "outlet": 9, "factor": 3},
-              {"kind": "phase_imbalance", "phase": "L3", "factor": 1.5}]
+    faults = [
+        {"kind": "overcurrent", "outlet": 9, "factor": 3},
+        {"kind": "phase_imbalance", "phase": "L3", "factor": 1.5},
+    ]
     with running_pdu(loop, tmp_path, rack=v2c_rack(), faults=faults) as sim:
         nominal9 = sim.state.nominal_current(PDU, 9)
         assert sim.driver.outlet(9).current_a == pytest.approx(nominal9 * 3, abs=0.051)
@@ -185,8 +197,7 @@ def test_overcurrent_and_phase_imbalance_scale_currents(loop, tmp_path):
 
 
 def test_overcurrent_factor_defaults_to_2_5(loop, tmp_path):
-    with running_pdu(loop, tmp_path, rack=v2c_rack(),
-                     faults=[{"kind": "overcurrent", "outlet": 1}]) as sim:
+    with running_pdu(loop, tmp_path, rack=v2c_rack(), faults=[{"kind": "overcurrent", "outlet": 1}]) as sim:
         assert sim.state.current_scale[(PDU, 1)] == 2.5
 
 
@@ -203,8 +214,7 @@ def test_overcurrent_factor_defaults_to_2_5(loop, tmp_path):
     ],
 )
 def test_bad_faults_are_config_errors(loop, tmp_path, fault):
-    with pytest.raises(ConfigError), running_pdu(loop, tmp_path, rack=v2c_rack(),
-                                                 faults=[fault]):
+    with pytest.raises(ConfigError), running_pdu(loop, tmp_path, rack=v2c_rack(), faults=[fault]):
         pass
 
 

@@ -120,6 +120,8 @@ def ocp_validator() -> Draft202012Validator:
     docs = [json.loads(p.read_text()) for p in sorted(SCHEMA_DIR.glob("*.json"))]
     registry = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in docs)
     root = next(d for d in docs if d["$id"].endswith("/ocp-diag-core/output"))
+    # without a date-time checker (jsonschema's format extra), timestamps would go unchecked
+    assert "date-time" in Draft202012Validator.FORMAT_CHECKER.checkers, "install jsonschema[format-nongpl]"
     return Draft202012Validator(root, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

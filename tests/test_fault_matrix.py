@@ -21,9 +21,7 @@ SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 def check_run(tmp_path, scenario_paths):
     scenario = load_scenarios(scenario_paths)
     run = run_suites(tmp_path, DEMO_RACK, scenarios=scenario_paths)
-    assert run.returncode in (0, 1), (
-        f"run did not finish normally ({run.returncode}):\n{run.output[-3000:]}"
-    )
+    assert run.returncode in (0, 1), f"run did not finish normally ({run.returncode}):\n{run.output[-3000:]}"
     ids = list(run.outcomes)
     assert ids, f"no results:\n{run.output[-3000:]}"
     assert scenario.expect.unmatched(ids) == [], "scenario names tests that do not exist"
@@ -53,9 +51,7 @@ def test_every_scenario_states_its_expectation():
         scenario = load_scenario(path)
         assert scenario.description, f"{path.name}: say what the fault is"
         if scenario.faults:
-            assert scenario.expect.failures, (
-                f"{path.name}: a fault scenario must name what it breaks"
-            )
+            assert scenario.expect.failures, f"{path.name}: a fault scenario must name what it breaks"
 
 
 def test_combined_scenarios_fail_the_union(tmp_path):

@@ -46,9 +46,7 @@ def test_error_names_file_line_and_field():
 def test_unknown_key_is_an_error():
     text = DEMO_TEXT.replace("    phases: 3", "    phases: 3\n    colour: red", 1)
     problems = errors_of(text)
-    assert problems == [
-        f"rack.yaml:{line_of(text, 'colour: red')}: devices.pdu-a.colour: unknown field"
-    ]
+    assert problems == [f"rack.yaml:{line_of(text, 'colour: red')}: devices.pdu-a.colour: unknown field"]
 
 
 def test_missing_required_field():
@@ -71,8 +69,7 @@ def test_outlet_reference_to_unknown_pdu():
     text = DEMO_TEXT.replace("- outlet: pdu-b/1", "- outlet: pdu-z/1", 1)
     (problem,) = errors_of(text)
     assert (
-        problem
-        == f"rack.yaml:{line_of(text, 'pdu-z/1')}: power.1.outlet: 'pdu-z' is not a PDU of this rack"
+        problem == f"rack.yaml:{line_of(text, 'pdu-z/1')}: power.1.outlet: 'pdu-z' is not a PDU of this rack"
     )
 
 
@@ -97,9 +94,7 @@ def test_cabling_to_unknown_device():
 
 
 def test_duplicate_key_is_an_error():
-    text = DEMO_TEXT.replace(
-        "  model: AIR-42U-DEMO\n", "  model: AIR-42U-DEMO\n  model: OTHER\n", 1
-    )
+    text = DEMO_TEXT.replace("  model: AIR-42U-DEMO\n", "  model: AIR-42U-DEMO\n  model: OTHER\n", 1)
     (problem,) = errors_of(text)
     assert problem == f"rack.yaml:{line_of(text, 'model: OTHER')}: rack.model: duplicate key"
 
@@ -111,9 +106,7 @@ def test_invalid_yaml_is_located():
 
 
 def test_yaml_object_construction_is_refused():
-    text = DEMO_TEXT.replace(
-        "  model: AIR-42U-DEMO", "  model: !!python/object/apply:os.system [id]", 1
-    )
+    text = DEMO_TEXT.replace("  model: AIR-42U-DEMO", "  model: !!python/object/apply:os.system [id]", 1)
     (problem,) = errors_of(text)
     assert "invalid YAML" in problem
 
@@ -162,9 +155,7 @@ def mutated_demo(draw):
     data = yaml.safe_load(DEMO_TEXT)
     node, path = data, []
     while isinstance(node, dict | list) and node and draw(st.booleans()):
-        key = draw(
-            st.sampled_from(sorted(node) if isinstance(node, dict) else list(range(len(node))))
-        )
+        key = draw(st.sampled_from(sorted(node) if isinstance(node, dict) else list(range(len(node)))))
         path.append(key)
         if not isinstance(node[key], dict | list):
             break

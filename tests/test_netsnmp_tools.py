@@ -48,17 +48,26 @@ def auth_args(sim) -> list[str]:
     if settings["version"] == "2c":
         return ["-v2c", "-c", settings["community"].reveal()]
     return [
-        "-v3", "-l", "authPriv", "-u", settings["user"],
-        "-a", settings["auth_protocol"], "-A", settings["auth_key"].reveal(),
-        "-x", settings["priv_protocol"], "-X", settings["priv_key"].reveal(),
+        "-v3",
+        "-l",
+        "authPriv",
+        "-u",
+        settings["user"],
+        "-a",
+        settings["auth_protocol"],
+        "-A",
+        settings["auth_key"].reveal(),
+        "-x",
+        settings["priv_protocol"],
+        "-X",
+        settings["priv_key"].reveal(),
     ]
 
 
 def tool(sim, name: str, *args: str) -> list[str]:
     """Run a net-snmp tool; returns its output lines (fails on a non-zero exit)."""
     exe = require_tool(name)
-    command = [exe, "-m", "", "-On", "-t", "2", "-r", "1", *auth_args(sim),
-               f"127.0.0.1:{sim.port}", *args]
+    command = [exe, "-m", "", "-On", "-t", "2", "-r", "1", *auth_args(sim), f"127.0.0.1:{sim.port}", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Timeout" not in done.stderr and "Error" not in done.stdout, done.stdout + done.stderr
@@ -66,10 +75,9 @@ def tool(sim, name: str, *args: str) -> list[str]:
 
 
 def test_snmpget_reads_identity_and_current(sim):
-    lines = tool(sim, "snmpget", ".1.3.6.1.2.1.1.2.0", f".{RPDU2}.2.1.8.1",
-                 f".{RPDU2}.9.4.3.1.6.1")
+    lines = tool(sim, "snmpget", ".1.3.6.1.2.1.1.2.0", f".{RPDU2}.2.1.8.1", f".{RPDU2}.9.4.3.1.6.1")
     assert lines[0] == ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.318.1.3.4.5"
-    assert lines[1] == f".{RPDU2}.2.1.8.1 = STRING: \"AP8653\""
+    assert lines[1] == f'.{RPDU2}.2.1.8.1 = STRING: "AP8653"'
     tenths = round(sim.state.outlet_current(PDU, 1) * 10)
     assert lines[2] == f".{RPDU2}.9.4.3.1.6.1 = INTEGER: {tenths}"
 
@@ -104,8 +112,17 @@ def test_snmpset_of_the_control_column_switches_the_outlet(sim):
 
 def test_snmpset_of_a_status_column_is_refused(sim):
     exe = require_tool("snmpset")
-    command = [exe, "-m", "", "-On", *auth_args(sim), f"127.0.0.1:{sim.port}",
-               f"{SWITCHED_STATE}.7", "i", "1"]
+    command = [
+        exe,
+        "-m",
+        "",
+        "-On",
+        *auth_args(sim),
+        f"127.0.0.1:{sim.port}",
+        f"{SWITCHED_STATE}.7",
+        "i",
+        "1",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode != 0
     assert "notWritable" in done.stdout + done.stderr
@@ -116,21 +133,29 @@ def test_wrong_v3_key_is_rejected(loop, tmp_path):
     require_tool("snmpget")
     with running_pdu(loop, tmp_path, faults=[{"kind": "wrong_credentials"}]) as sim:
         exe = require_tool("snmpget")
-        command = [exe, "-m", "", "-On", "-t", "1", "-r", "0", *auth_args(sim),
-                   f"127.0.0.1:{sim.port}", ".1.3.6.1.2.1.1.1.0"]
+        command = [
+            exe,
+            "-m",
+            "",
+            "-On",
+            "-t",
+            "1",
+            "-r",
+            "0",
+            *auth_args(sim),
+            f"127.0.0.1:{sim.port}",
+            ".1.3.6.1.2.1.1.1.0",
+        ]
         done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode != 0
     assert "Authentication failure" in done.stderr
 
 
-@pytest.mark.parametrize(
-    ("auth", "priv"), [("SHA256", "AES256"), ("SHA512", "AES192"), ("MD5", "DES")]
-)
+@pytest.mark.parametrize(("auth", "priv"), [("SHA256", "AES256"), ("SHA512", "AES192"), ("MD5", "DES")])
 def test_other_v3_protocols_interoperate(loop, tmp_path, auth, priv):
     """Our AES192/AES256 are net-snmp's (Blumenthal key extension), not the Cisco variant."""
     require_tool("snmpget")
     rack = with_snmp(demo_rack(), auth_protocol=auth, priv_protocol=priv)
     with running_pdu(loop, tmp_path, rack=rack) as sim:
-        assert tool(sim, "snmpget", ".1.3.6.1.2.1.1.5.0") == [
-            f'.1.3.6.1.2.1.1.5.0 = STRING: "{PDU}"']
+        assert tool(sim, "snmpget", ".1.3.6.1.2.1.1.5.0") == [f'.1.3.6.1.2.1.1.5.0 = STRING: "{PDU}"']
         assert sim.driver.identity().name == PDU

@@ -33,10 +33,15 @@ def test_any_reply_is_a_number_of_the_grammar_or_a_parse_error(reply):
         assert exc.device == "dmm-1" and exc.operation == "READ?"
         return
     assert NR3.fullmatch(reply.strip()), f"accepted {reply!r}"
-    assert math.isfinite(value) and abs(value) < 9.9e37
+    assert math.isinf(value) if abs(float(reply)) == 9.9e37 else abs(value) < 9.9e37
 
 
-@pytest.mark.parametrize("reply", ["nan", "inf", "-inf", "1_000", "9.9E37", "+9.91E+37", "1,2", "", "V 12"])
+@pytest.mark.parametrize(("reply", "value"), [("+9.90000000E+37", math.inf), ("-9.9E37", -math.inf)])
+def test_overload_reads_as_infinity(reply, value):
+    assert parse_float("dmm-1", "READ?", reply) == value
+
+
+@pytest.mark.parametrize("reply", ["nan", "inf", "-inf", "1_000", "+9.91E+37", "1E40", "1,2", "", "V 12"])
 def test_non_readings_are_refused(reply):
     with pytest.raises(ParseError):
         parse_float("dmm-1", "READ?", reply)

@@ -186,12 +186,14 @@ def _expected_neighbors(views: list[PortView]) -> list[LldpNeighbor]:
     return [LldpNeighbor(p.name, *p.neighbor) for p in views if p.neighbor]
 
 
-def _lanes(xcvr) -> list[tuple]:
-    return [(lane.tx_power_dbm, lane.rx_power_dbm, lane.tx_bias_ma) for lane in xcvr.lanes]
+def _lanes(xcvr) -> list:
+    """Per-lane tx, rx, bias, flattened (pytest.approx compares flat sequences only)."""
+    return [v for lane in xcvr.lanes for v in (lane.tx_power_dbm, lane.rx_power_dbm, lane.tx_bias_ma)]
 
 
-def _view_lanes(optic: OpticView) -> list[tuple]:
-    return list(zip(optic.tx_power_dbm, optic.rx_power_dbm, optic.tx_bias_ma, strict=True))
+def _view_lanes(optic: OpticView) -> list:
+    lanes = zip(optic.tx_power_dbm, optic.rx_power_dbm, optic.tx_bias_ma, strict=True)
+    return [v for lane in lanes for v in lane]
 
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

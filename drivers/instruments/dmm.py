@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from drivers.scpi import ScpiInstrument, format_value
 
 Function = Literal["VOLT:DC", "VOLT:AC", "CURR:DC", "RES"]
-OVERLOAD = 9.9e37  # what the meter returns for an overload
 
 
 class Keysight34465A(ScpiInstrument):
@@ -23,13 +21,11 @@ class Keysight34465A(ScpiInstrument):
 
     def read(self) -> float:
         """``READ?``: one reading of the configured function (inf on overload)."""
-        value = self.ask_float("READ?")
-        return math.inf if abs(value) >= OVERLOAD else value
+        return self.ask_float("READ?")
 
     def _measure(self, function: Function, range_: float | None) -> float:
         conf = f"CONF:{function} {format_value(range_) if range_ else 'AUTO'}"
-        value = self.ask_float("READ?", conf)
-        return math.inf if abs(value) >= OVERLOAD else value
+        return self.ask_float("READ?", conf)
 
     def measure_dc_volts(self, range_v: float | None = None) -> float:
         return self._measure("VOLT:DC", range_v)

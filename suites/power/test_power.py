@@ -140,9 +140,7 @@ def test_outlet_switching(outlet, switching, measure):
     result = switching[(outlet.device, outlet.index)]
     if isinstance(result, Exception):
         raise result
-    measure(
-        "outlet_state_after_off", result.after_off.state, item=outlet, limit=Limit(expected="off")
-    )
+    measure("outlet_state_after_off", result.after_off.state, item=outlet, limit=Limit(expected="off"))
     measure("outlet_switch_s", round(result.off_seconds, 2), item=outlet)
     measure("outlet_current_off", result.after_off.current_a, item=outlet)
     measure("outlet_state_after_on", result.after_on.state, item=outlet, limit=Limit(expected="on"))
