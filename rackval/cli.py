@@ -21,8 +21,6 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -46,7 +44,6 @@ EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 
 # plugins `rackval run` needs that may not be registered as pytest11 entry points
-RUN_PLUGINS = ("rackval.prompts_plugin", "rackval.station_plugin", "rackval.results.plugin")
 REPORT_EXTENSIONS = {"html": "html", "junit": "xml", "ocptv": "jsonl"}
 VERBOSE_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-rA", "-ra", "-s", "--capture=no")
 
@@ -60,28 +57,6 @@ def _config_exit(exc: ConfigError) -> typer.Exit:
     for problem in exc.problems:
         typer.echo(f"error: {problem}", err=True)
     return typer.Exit(EXIT_USAGE)
-
-
-def _plugin_args(modules: tuple[str, ...] = RUN_PLUGINS) -> list[str]:
-    """``-p module`` for each available plugin module not already a pytest11 entry point."""
-    registered = {ep.value.split(":")[0] for ep in entry_points(group="pytest11")}
-    args: list[str] = []
-    for module in modules:
-        if module in registered:
-            continue
-        try:
-            available = find_spec(module) is not None
-        except ModuleNotFoundError:
-            available = False
-        if available:
-            args += ["-p", module]
-    return args
-
-
-def _plugin_available(module: str) -> bool:
-    return module in {ep.value.split(":")[0] for ep in entry_points(group="pytest11")} or bool(
-        _plugin_args((module,))
-    )
 
 
 @app.command()
@@ -202,7 +177,7 @@ def list_(
     args += ["--limits", str(limits.resolve())] if limits else []
     args += ["-k", keyword] if keyword else []
     args += ["-m", marker] if marker else []
-    code, listing = collect(args + _plugin_args(("rackval.prompts_plugin",)))
+    code, listing = collect(args)
     if code not in (0, 5) or listing.errors:
         for error in listing.errors:
             typer.echo(f"error: {error}", err=True)
@@ -421,21 +396,19 @@ def run(
     args += ["-m", marker] if marker else []
     args += ["--operator", operator] if operator else []
     args += ["--station-id", settings.station_id] if settings.station_id else []
-    args += _plugin_args()
     if answers:
         args += ["--answers", str(answers.resolve())]
-    if station and _plugin_available("rackval.station_plugin"):
+    if station:
         args += ["--station", str(station.resolve())]
     reports: list[str] = []
-    if _plugin_available("rackval.results.plugin"):
-        if settings.results_db:
-            args += ["--results-db", settings.results_db]
-        if retest:
-            args += ["--retest", retest]
-        for fmt in settings.report_formats:
-            target = settings.results_dir / "reports" / f"{run_id}.{REPORT_EXTENSIONS[fmt]}"
-            args += [f"--{fmt}", str(target)]
-            reports.append(str(target))
+    if settings.results_db:
+        args += ["--results-db", settings.results_db]
+    if retest:
+        args += ["--retest", retest]
+    for fmt in settings.report_formats:
+        target = settings.results_dir / "reports" / f"{run_id}.{REPORT_EXTENSIONS[fmt]}"
+        args += [f"--{fmt}", str(target)]
+        reports.append(str(target))
     engineer = pytest_output or any(a in VERBOSE_FLAGS for a in ctx.args)
     args += ["-p", "no:cacheprovider", *ctx.args]
 

@@ -205,7 +205,10 @@ def _start_session(config: pytest.Config, state: RackvalState) -> RackSession:
     elif state.simulate:
         from rackval.simprocess import start_sim_process
 
-        state.sim = start_sim_process(state.rack.source, state.scenarios)
+        station = config.getoption("--station", default=None)  # rackval.station_plugin's option
+        state.sim = start_sim_process(
+            state.rack.source, state.scenarios, station=Path(station).resolve() if station else None
+        )
         overlay = state.sim.overlay
         state.run.scenario = state.sim.info.get("scenario")
     journal = journal_path(state.run.results_dir, state.rack.rack.serial, state.run.run_id)

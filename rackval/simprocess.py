@@ -58,7 +58,12 @@ class SimProcess:
 
 
 def start_sim_process(
-    rack_path: Path, scenarios: list[Path], *, timeout: float = 60.0, workdir: Path | None = None
+    rack_path: Path,
+    scenarios: list[Path],
+    *,
+    timeout: float = 60.0,
+    workdir: Path | None = None,
+    station: Path | None = None,
 ) -> SimProcess:
     """Start ``python -m simulators.rack`` for ``rack_path`` and wait until it is serving."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-simproc-"))
@@ -76,6 +81,8 @@ def start_sim_process(
     ]
     for s in scenarios:
         cmd += ["--scenario", str(s)]
+    if station is not None:
+        cmd += ["--station", str(station)]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root

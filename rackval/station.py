@@ -33,7 +33,6 @@ VisaResource = Annotated[str, Field(pattern=r"^[A-Za-z]+[0-9]*::\S+$", max_lengt
 Termination = Annotated[str, Field(pattern=r"^(\r?\n|\r|)$")]
 
 # env var through which ``--station`` reaches the simulated rack's child process
-STATION_FILE_ENV = "RACKVAL_STATION_FILE"
 
 
 class StrictModel(BaseModel):

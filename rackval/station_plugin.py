@@ -14,11 +14,9 @@ rack's endpoint under ``--sim``. Every driver used is put in its safe state
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +27,6 @@ from rackval.errors import ConfigError
 from rackval.model import TestPoint
 from rackval.plugin import rackval_state
 from rackval.station import (
-    STATION_FILE_ENV,
     InstrumentSpec,
     Station,
     Wiring,
@@ -87,8 +84,6 @@ class WiredTestPoint:
 class StationState:
     station: Station
     kinds: dict[str, str]  # instrument name -> kind
-    previous_env: str | None
-    env_set: bool
 
 
 STATE = pytest.StashKey[StationState]()
@@ -117,14 +112,9 @@ def _load(config: pytest.Config) -> StationState | None:
         return None
     if station is None:
         return None
-    previous, env_set = os.environ.get(STATION_FILE_ENV), False
-    if path:
-        # the simulated rack runs in a child process: it learns --station from here
-        os.environ[STATION_FILE_ENV] = str(Path(path).resolve())
-        env_set = True
     if state is not None and state.run.station_id == "unconfigured":
         state.run.station_id = station.station.id
-    return StationState(station, _instrument_kinds(station), previous, env_set)
+    return StationState(station, _instrument_kinds(station))
 
 
 @pytest.hookimpl(trylast=True)  # after rackval's plugin has loaded the rack
@@ -139,15 +129,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if st is not None:
         config.stash[STATE] = st
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    st = config.stash.get(STATE, None)
-    if st is not None and st.env_set:
-        if st.previous_env is None:
-            os.environ.pop(STATION_FILE_ENV, None)
-        else:
-            os.environ[STATION_FILE_ENV] = st.previous_env
 
 
 def station_state(config: pytest.Config) -> StationState | None:

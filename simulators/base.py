@@ -30,6 +30,7 @@ class SimContext:
     workdir: Path  # private scratch directory (host keys, known_hosts...)
     resolve_secret: Callable[[str], str]  # credential reference -> value
     host: str = "127.0.0.1"
+    station: Any = None  # rackval.station.Station wiring instruments to the rack, if any
 
 
 @dataclass

@@ -37,8 +37,17 @@ PROTOCOL_OF_KIND = {"pdu": "snmp", "switch": "ssh", "instrument": "scpi"}
 class SimulatedRack:
     """Start and stop all simulators of a rack in this process."""
 
-    def __init__(self, rack: Rack, scenario: Scenario | None = None, workdir: Path | None = None):
+    def __init__(
+        self,
+        rack: Rack,
+        scenario: Scenario | None = None,
+        workdir: Path | None = None,
+        station_file: Path | None = None,
+    ):
+        from rackval.station import station_for_rack
+
         self.rack = rack
+        self.station = station_for_rack(rack, station_file)
         self.scenario = scenario or Scenario()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-sim-"))
@@ -48,7 +57,7 @@ class SimulatedRack:
         self._thread = threading.Thread(target=self._loop.run_forever, name="sim-loop", daemon=True)
 
     def _check_fault_devices(self) -> None:
-        known = set(self.rack.devices) | set(self.rack.test_points) | extra_sim_devices(self.rack)
+        known = set(self.rack.devices) | set(self.rack.test_points) | set(self._station_instruments())
         unknown = [f.device for f in self.scenario.faults if f.device not in known]
         if unknown:
             raise ConfigError(f"scenario {self.scenario.name}: no device named {', '.join(unknown)}")
@@ -60,12 +69,15 @@ class SimulatedRack:
         try:
             for name, device in self.rack.devices.items():
                 self.handles[name] = self._start_one(name, device.driver, device.kind, resolve)
-            for name, driver in extra_simulators(self.rack).items():
+            for name, driver in self._station_instruments().items():
                 self.handles[name] = self._start_one(name, driver, "instrument", resolve)
         except BaseException:
             self.stop()
             raise
         return self.endpoints()
+
+    def _station_instruments(self) -> dict[str, str]:
+        return station_instruments(self.station)
 
     def _start_one(self, name: str, driver: str, kind: str, resolve) -> SimHandle:
         start = registry.load(registry.SIMULATORS, driver)
@@ -78,6 +90,7 @@ class SimulatedRack:
             loop=self._loop,
             workdir=self.workdir / name,
             resolve_secret=resolve,
+            station=self.station,
         )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         return start(ctx, name)
@@ -108,17 +121,11 @@ class SimulatedRack:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def extra_simulators(rack: Rack) -> dict[str, str]:
-    """Simulated devices that are not in the rack's devices (station instruments): name -> driver."""
-    try:
-        from simulators.station import station_simulators
-    except ImportError:  # no station support installed
-        return {}
-    return station_simulators(rack)
+def station_instruments(station) -> dict[str, str]:
+    """Station instruments simulated next to the rack's devices: name -> driver."""
+    from simulators.station import station_simulators
 
-
-def extra_sim_devices(rack: Rack) -> set[str]:
-    return set(extra_simulators(rack))
+    return station_simulators(station)
 
 
 class _ControlHandler(socketserver.StreamRequestHandler):
@@ -150,10 +157,16 @@ def write_ready_file(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run(rack_path: Path, scenario_paths: list[Path], ready_file: Path | None, quiet: bool = False) -> int:
+def run(
+    rack_path: Path,
+    scenario_paths: list[Path],
+    ready_file: Path | None,
+    quiet: bool = False,
+    station_file: Path | None = None,
+) -> int:
     rack = load_rack(rack_path)
     scenario = load_scenarios(list(scenario_paths))
-    sim = SimulatedRack(rack, scenario)
+    sim = SimulatedRack(rack, scenario, station_file=station_file)
     stop = threading.Event()
 
     def _stop(signum, frame):
@@ -193,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rack", type=Path)
     parser.add_argument("--scenario", type=Path, action="append", default=[])
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--station", type=Path, help="station file (default: the rack file's station:)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        return run(args.rack, args.scenario, args.ready_file, args.quiet)
+        return run(args.rack, args.scenario, args.ready_file, args.quiet, args.station)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

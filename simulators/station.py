@@ -2,8 +2,9 @@
 
 :func:`station_simulators` tells the simulated rack which bench instruments
 to start alongside the rack's own devices (the station file's instruments,
-by driver name). The station file comes from the rack file's ``station:``,
-or from ``$RACKVAL_STATION_FILE`` (set by ``--station``).
+by driver name). The simulated rack loads the station (the rack file's
+``station:``, or the file given with ``--station``) once and hands it to
+every simulator in its context.
 
 Electrical faults act on the rack's test points, but the simulated rack hands
 each simulator only the faults naming *its* device; so they are written on an
@@ -16,22 +17,14 @@ instrument's own)::
 
 from __future__ import annotations
 
-import os
-
 from rackval.errors import ConfigError
-from rackval.model import Rack
-from rackval.station import STATION_FILE_ENV, Station, station_for_rack
+from rackval.station import Station
 from simulators.base import SimContext
 from simulators.scenario import Fault, check_fault_params
 
 
-def station_of(rack: Rack) -> Station | None:
-    return station_for_rack(rack, os.environ.get(STATION_FILE_ENV) or None)
-
-
-def station_simulators(rack: Rack) -> dict[str, str]:
-    """Instrument name -> driver name, for every instrument of the rack's station."""
-    station = station_of(rack)
+def station_simulators(station: Station | None) -> dict[str, str]:
+    """Instrument name -> driver name, for every instrument of the station."""
     if station is None:
         return {}
     return {name: spec.driver for name, spec in station.instruments.items()}
@@ -39,7 +32,7 @@ def station_simulators(rack: Rack) -> dict[str, str]:
 
 def wired_test_point(ctx: SimContext, name: str) -> str | None:
     """The test point instrument ``name`` is wired to (None when unwired)."""
-    station = station_of(ctx.rack)
+    station = ctx.station
     if station is None or name not in station.wiring:
         return None
     return station.wiring[name].test_point
@@ -47,7 +40,7 @@ def wired_test_point(ctx: SimContext, name: str) -> str | None:
 
 def instrument_serial(ctx: SimContext, name: str, default: str) -> str:
     """The serial the station expects, so a nominal simulated bench passes its identity check."""
-    station = station_of(ctx.rack)
+    station = ctx.station
     spec = station.instruments.get(name) if station else None
     return (spec.expected.serial if spec and spec.expected.serial else None) or default
 

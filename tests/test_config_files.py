@@ -49,10 +49,10 @@ def test_limit_unknown_key_is_located():
 
 def test_every_scenario_file_loads_and_names_known_devices():
     from rackval.model import load_rack
-    from simulators.rack import extra_sim_devices
+    from rackval.station import station_for_rack
 
     rack = load_rack(ROOT / "fixtures" / "racks" / "demo.yaml")
-    known = set(rack.devices) | set(rack.test_points) | extra_sim_devices(rack)
+    known = set(rack.devices) | set(rack.test_points) | set(station_for_rack(rack).instruments)
     for path in SCENARIOS.glob("*.yaml"):
         for fault in load_scenario(path).faults:
             assert fault.device in known, f"{path.name}: unknown device {fault.device}"

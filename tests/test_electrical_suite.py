@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -39,19 +38,6 @@ ALL_ITEMS = {
     "test_supply_output[psu-1]",
     "test_supply_overvoltage_protection[psu-1]",
 }
-# The suite's limits, used only until they are merged into the demo limits file.
-SUITE_LIMITS = {
-    "calibration_days_remaining": {"low": 0, "units": "days"},
-    "busbar_voltage": {"low": 46.0, "high": 50.0, "units": "V"},
-    "shelf_output_voltage": {"low": 46.0, "high": 50.0, "units": "V"},
-    "load_regulation": {"high": 1.0, "units": "%"},
-    "load_current_error": {"high": 2.0, "units": "%"},
-    "supply_voltage_error": {"high": 0.05, "units": "V"},
-    "supply_load_current": {"low": 0.3, "high": 0.7, "units": "A"},
-    "supply_open_circuit_current": {"high": 0.01, "units": "A"},
-    "supply_ovp_tripped": {"expected": True},
-}
-
 # records, after each test's teardown, what the simulated instruments say about themselves
 PROBE = """
 import json, os
@@ -72,26 +58,15 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(scope="module")
-def limits_file(tmp_path_factory) -> Path:
-    data = yaml.safe_load(LIMITS.read_text())
-    for name, limit in SUITE_LIMITS.items():
-        data["limits"].setdefault(name, limit)
-    path = tmp_path_factory.mktemp("limits") / "limits.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def _station_plugin_args() -> list[str]:
-    """``-p rackval.station_plugin`` unless it is already a registered pytest11 plugin."""
-    registered = any(ep.value == "rackval.station_plugin" for ep in entry_points(group="pytest11"))
-    return [] if registered else ["-p", "rackval.station_plugin"]
+def limits_file() -> Path:
+    return LIMITS
 
 
 def run_suite(tmp_path: Path, limits: Path, *scenarios: Path, probe: bool = False):
     junit = tmp_path / "junit.xml"
     cmd = [
         sys.executable, "-m", "pytest", str(ROOT / "suites" / "electrical"),
-        "--rack", str(RACK), "--limits", str(limits), *_station_plugin_args(),
+        "--rack", str(RACK), "--limits", str(limits),
         "--results-dir", str(tmp_path / "results"), f"--junitxml={junit}", "-q",
         "-p", "no:cacheprovider", "--rootdir", str(ROOT),
     ]  # fmt: skip

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from rackval.results.cli import report_command, results_app
 from rackval.results.ocptv import ocptv_lines
 from rackval.results.store import ResultsStore
-from tests.test_results_plugin import DEMO_RACK, REPO, new_run_id, plugin_args, run_suite, write_suite
+from tests.test_results_plugin import DEMO_RACK, REPO, new_run_id, run_suite, write_suite
 
 SCHEMA_DIR = Path(os.environ.get("RACKVAL_SHARED_DIR", REPO.parent / "shared")) / "ocp-tv-schema"
 FAILING = {"MINI_FAIL": "pdu-a/9,leaf-2/Ethernet8,swap,pdu-b/L2", "MINI_ERROR": "1"}
@@ -245,7 +245,6 @@ def test_demo_power_run_exports_validate(
             "no:cacheprovider",
             f"--rack={DEMO_RACK}",
             f"--sim={REPO / 'fixtures' / 'scenarios' / f'{scenario}.yaml'}",
-            *plugin_args(),
             f"--results-dir={tmp_path / 'res'}",
             f"--run-id={run_id}",
             f"--ocptv={tmp_path / 'o.jsonl'}",

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import uuid
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -75,12 +74,6 @@ def test_manual_check():
 """
 
 
-def plugin_args() -> list[str]:
-    """``-p rackval.results.plugin`` unless it is already a registered pytest11 plugin."""
-    registered = {ep.value for ep in entry_points(group="pytest11")}
-    return [] if "rackval.results.plugin" in registered else ["-p", "rackval.results.plugin"]
-
-
 def write_suite(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pytest.ini").write_text("[pytest]\n")
@@ -100,7 +93,6 @@ def pytest_command(suite: Path, *args: str) -> list[str]:
         "no:cacheprovider",
         f"--rootdir={suite.parent}",
         f"--rack={DEMO_RACK}",
-        *plugin_args(),
         *args,
     ]
 
@@ -214,7 +206,6 @@ def test_results_options_need_a_rack(suite: Path) -> None:
             "-p",
             "no:cacheprovider",
             f"--rootdir={suite.parent}",
-            *plugin_args(),
             "--junit=x.xml",
         ],
         cwd=suite.parent,
