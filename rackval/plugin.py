@@ -326,13 +326,24 @@ class Restorer:
         self._undo.append((description, undo))
 
     def run(self) -> list[str]:
+        """Undo everything, newest first; a failing undo does not stop the others.
+
+        An interrupt (Ctrl-C, SIGTERM) arriving meanwhile is re-raised once every
+        undo has been tried, so the run still stops as the operator asked.
+        """
         problems = []
+        interrupt: BaseException | None = None
         while self._undo:
             description, undo = self._undo.pop()
             try:
                 undo()
-            except BaseException as exc:  # keep restoring the rest, report it
+            except Exception as exc:  # keep restoring the rest, report it
                 problems.append(f"could not restore {description}: {exc}")
+            except BaseException as exc:
+                interrupt = interrupt or exc
+                problems.append(f"could not restore {description}: interrupted")
+        if interrupt is not None:
+            raise interrupt
         return problems
 
 

@@ -78,6 +78,8 @@ def start_sim_process(
         "--quiet",
         "--ready-file",
         str(ready),
+        "--parent-pid",
+        str(os.getpid()),
     ]
     for s in scenarios:
         cmd += ["--scenario", str(s)]
@@ -87,7 +89,17 @@ def start_sim_process(
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if "PYTHONPATH" in env else root
     log = open(log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    # Its own session: a Ctrl-C at the terminal reaches rackval only, which restores
+    # what the run changed on the (still running) simulated devices and then stops
+    # them. A real rack does not power down when the technician presses Ctrl-C.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():

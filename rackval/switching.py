@@ -3,11 +3,14 @@
 Each outlet is switched off, observed, switched back on and observed; the
 change is journaled before it is made and the outlet is put back to its prior
 state in a ``finally`` (a failure, Ctrl-C or SIGTERM still restores it).
-PDUs work in parallel; never two changes on one PDU at once.
+PDUs work in parallel; never two changes on one PDU at once. When the run is
+interrupted, each PDU finishes (and restores) the outlet it is on and starts
+no other.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -67,14 +70,26 @@ def switch_all(
         by_pdu[device].append(index)
     results: dict[tuple[str, int], SwitchObservation | DeviceError] = {}
 
+    interrupted = threading.Event()
+
     def one_pdu(device: str) -> None:
         for index in by_pdu[device]:
+            if interrupted.is_set():
+                return
             try:
                 results[(device, index)] = switch_and_observe(session, device, index, timeout_s)
             except DeviceError as exc:
                 results[(device, index)] = exc
 
-    if by_pdu:
-        with ThreadPoolExecutor(max_workers=len(by_pdu), thread_name_prefix="switching") as pool:
-            list(pool.map(one_pdu, list(by_pdu)))
+    if not by_pdu:
+        return results
+    pool = ThreadPoolExecutor(max_workers=len(by_pdu), thread_name_prefix="switching")
+    try:
+        for future in [pool.submit(one_pdu, device) for device in by_pdu]:
+            future.result()
+    except BaseException:  # Ctrl-C / SIGTERM in the main thread: stop after the current outlets
+        interrupted.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)  # each worker restores the outlet it is on before it returns
     return results

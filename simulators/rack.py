@@ -163,7 +163,10 @@ def run(
     ready_file: Path | None,
     quiet: bool = False,
     station_file: Path | None = None,
+    parent_pid: int | None = None,
 ) -> int:
+    """Serve the simulated rack until SIGTERM/SIGINT, or until ``parent_pid`` is gone
+    (a rackval run killed with SIGKILL must not leave its simulators running)."""
     rack = load_rack(rack_path)
     scenario = load_scenarios(list(scenario_paths))
     sim = SimulatedRack(rack, scenario, station_file=station_file)
@@ -194,7 +197,8 @@ def run(
         print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):
-            pass
+            if parent_pid is not None and os.getppid() != parent_pid:
+                break  # orphaned: whoever started us is gone
     finally:
         control.shutdown()
         sim.stop()
@@ -208,9 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path)
     parser.add_argument("--station", type=Path, help="station file (default: the rack file's station:)")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process is gone")
     args = parser.parse_args(argv)
     try:
-        return run(args.rack, args.scenario, args.ready_file, args.quiet, args.station)
+        return run(args.rack, args.scenario, args.ready_file, args.quiet, args.station, args.parent_pid)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

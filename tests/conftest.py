@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ SHARED = ROOT.parent / "shared"
 
 # suites and racks that tests run in child processes; not tests of their own
 collect_ignore = ["data"]
+
+# A script started in the background by a non-interactive shell (`.ci/run &`) runs with
+# SIGINT ignored, and every child inherits that: the tests' Ctrl-C would never arrive.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def services_required() -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from rackval.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, EXIT_UNREACHABLE, EXIT_USAGE
+from rackval.journal import pending_for_rack
 
 ROOT = Path(__file__).resolve().parent.parent
 RACK = ROOT / "fixtures" / "racks" / "power-only.yaml"
@@ -201,6 +202,9 @@ def test_interrupt_restores_and_exits_130(tmp_path):
     code = term.finish()
     assert code == EXIT_INTERRUPTED, term.output
     assert "INTERRUPTED" in term.output
+    # the Ctrl-C reached rackval, not the simulated PDUs: they kept answering, and every
+    # outlet the interrupted switching had turned off was turned back on
+    assert pending_for_rack(tmp_path, "RK-DEMO-0001") == []
 
 
 @pytest.mark.parametrize("pytest_code,expected", [(0, 0), (1, 1), (4, 2), (5, 2), (3, 4), (43, 3)])

@@ -18,6 +18,7 @@ from drivers.instruments.supply import KeysightE36103B
 from drivers.scpi import InstrumentError
 from rackval.errors import ConfigError
 from rackval.model import load_rack
+from rackval.station import station_for_rack
 from simulators.base import SimContext, SimHandle
 from simulators.scenario import Fault
 from simulators.scpi import dmm as dmm_sim
@@ -37,6 +38,7 @@ class Bench:
     def __init__(self, tmp: Path) -> None:
         self.rack = load_rack(DEMO_RACK)
         self.state = RackState(self.rack)
+        self.station = station_for_rack(self.rack)  # the demo station: which channel is on which test point
         self.tmp = tmp
         self.handles: list[SimHandle] = []
         self.drivers: list = []
@@ -50,6 +52,7 @@ class Bench:
             loop=asyncio.new_event_loop(),
             workdir=self.tmp,
             resolve_secret=lambda ref: ref,
+            station=self.station,
         )
         handle = SIMS[name](ctx, name)
         self.handles.append(handle)

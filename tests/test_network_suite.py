@@ -15,24 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from rackval.limits import load_limits
 from simulators.scenario import load_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
 SCENARIOS = ROOT / "fixtures" / "scenarios"
 DEMO_LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
-
-# The network limits (also proposed for fixtures/limits/demo-limits.yaml); used only
-# while the demo limits file does not have them yet.
-NETWORK_LIMITS = """
-  optic_temperature: {low: 0, high: 70, units: C}
-  optic_tx_power: {low: -7.6, high: 2.4, units: dBm}
-  optic_rx_power: {low: -9.0, high: 2.4, units: dBm}
-  port_crc_errors_soak: {high: 0}
-  port_symbol_errors_soak: {high: 0}
-  port_discards_soak: {high: 100}
-"""
 
 RUNS = {
     "nominal": [],
@@ -61,16 +49,7 @@ MESSAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def limits_file(tmp_path_factory) -> Path:
-    if "optic_rx_power" in load_limits(DEMO_LIMITS).limits:
-        return DEMO_LIMITS
-    merged = tmp_path_factory.mktemp("limits") / "demo-with-network.yaml"
-    merged.write_text(DEMO_LIMITS.read_text().rstrip("\n") + "\n" + NETWORK_LIMITS)
-    return merged
-
-
-def _run_suite(scenarios: list[str], limits: Path, tmp: Path) -> dict[str, tuple[str, str]]:
+def _run_suite(scenarios: list[str], tmp: Path) -> dict[str, tuple[str, str]]:
     junit = tmp / "junit.xml"
     cmd = [
         sys.executable,
@@ -80,7 +59,7 @@ def _run_suite(scenarios: list[str], limits: Path, tmp: Path) -> dict[str, tuple
         "--rack",
         str(RACK),
         "--limits",
-        str(limits),
+        str(DEMO_LIMITS),
         "-q",
         "-p",
         "no:cacheprovider",
@@ -115,11 +94,13 @@ def _run_suite(scenarios: list[str], limits: Path, tmp: Path) -> dict[str, tuple
 
 
 @pytest.mark.parametrize("run", list(RUNS))
-def test_suite_under_scenario(run, limits_file, tmp_path):
+def test_suite_under_scenario(run, tmp_path):
     scenarios = RUNS[run]
-    expected = set(load_scenarios([SCENARIOS / f"{n}.yaml" for n in scenarios]).expect.failures)
-    outcomes = _run_suite(scenarios, limits_file, tmp_path)
+    outcomes = _run_suite(scenarios, tmp_path)
     assert len(outcomes) == 82, f"expected 82 network items, got {len(outcomes)}"
+    expectation = load_scenarios([SCENARIOS / f"{n}.yaml" for n in scenarios]).expect
+    assert expectation.unmatched(list(outcomes)) == [], "a pattern of the scenario matches no test"
+    expected = expectation.expand(list(outcomes))
     failed = {name for name, (outcome, _) in outcomes.items() if outcome != "passed"}
     assert failed - expected == set(), f"unexpected failures: {sorted(failed - expected)}"
     assert expected - failed == set(), f"should have failed: {sorted(expected - failed)}"

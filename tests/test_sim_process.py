@@ -1,0 +1,78 @@
+"""The simulated rack's child process: its lifetime follows the run that started it.
+
+It runs in its own session, so a Ctrl-C at the terminal reaches rackval only
+(which restores the rack, then stops it); and it stops by itself when the
+process that started it is killed outright.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+RACK = ROOT / "fixtures" / "racks" / "power-only.yaml"
+
+STARTER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from rackval.simprocess import start_sim_process
+    sim = start_sim_process(Path(sys.argv[1]), [], workdir=Path(sys.argv[2]))
+    print("serving", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has stopped serving
+
+
+def _start(tmp_path: Path) -> tuple[subprocess.Popen, int]:
+    workdir = tmp_path / "sim"
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(RACK), str(workdir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert starter.stdout is not None and starter.stdout.readline().strip() == "serving"
+    return starter, json.loads((workdir / "endpoints.json").read_text())["pid"]
+
+
+def test_simulated_rack_stops_when_its_run_is_killed(tmp_path):
+    starter, sim_pid = _start(tmp_path)
+    assert _alive(sim_pid)
+    starter.kill()  # SIGKILL: no teardown runs in the starter
+    starter.wait()
+    deadline = time.monotonic() + 30
+    while _alive(sim_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(sim_pid)
+    if alive:
+        os.kill(sim_pid, signal.SIGKILL)
+    assert not alive, "the simulated rack kept running after its run was killed"
+
+
+def test_simulated_rack_is_not_in_the_runs_process_group(tmp_path):
+    """A terminal's Ctrl-C goes to the foreground process group; the simulators are not in it."""
+    starter, sim_pid = _start(tmp_path)
+    try:
+        assert os.getpgid(sim_pid) != os.getpgid(starter.pid)
+        assert os.getsid(sim_pid) != os.getsid(starter.pid)
+    finally:
+        starter.kill()
+        starter.wait()
+        os.kill(sim_pid, signal.SIGTERM)
