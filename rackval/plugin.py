@@ -339,9 +339,8 @@ class Restorer:
                 undo()
             except Exception as exc:  # keep restoring the rest, report it
                 problems.append(f"could not restore {description}: {exc}")
-            except BaseException as exc:
+            except BaseException as exc:  # Ctrl-C / SIGTERM: the journal keeps what is left
                 interrupt = interrupt or exc
-                problems.append(f"could not restore {description}: interrupted")
         if interrupt is not None:
             raise interrupt
         return problems

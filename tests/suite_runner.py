@@ -13,7 +13,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulators.scenario import Expectation
 from tests.conftest import ROOT
+
+
+def expected_failures(expectation: Expectation, test_ids: list[str]) -> set[str]:
+    """The ``test_ids`` the scenario says must fail; every pattern must match one of them."""
+    assert expectation.unmatched(test_ids) == [], "the scenario names tests that do not exist"
+    return expectation.expand(test_ids)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from rackval.results.store import process_alive
 from tests.conftest import ROOT
 
 RACK = ROOT / "fixtures" / "racks" / "power-only.yaml"
@@ -33,11 +34,7 @@ STARTER = textwrap.dedent(
 
 
 def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status  # a zombie has stopped serving
+    return process_alive(pid, None)  # a zombie counts as gone: it has stopped serving
 
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, int]:
