@@ -254,12 +254,11 @@ def test_bad_urls_give_clear_errors_without_the_password(tmp_path: Path) -> None
     assert "127.0.0.1:1" in str(info.value)
 
 
-def test_concurrent_first_use_creates_the_schema_once(db_url: str, tmp_path: Path) -> None:
-    """A run and a reader (``rackval results list``) may open a new store at the same moment."""
+def _open_new_store_from_four_threads(url: str, results_dir: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def open_and_list(_: int) -> int:
-        st = ResultsStore.open(db_url, tmp_path)
+        st = ResultsStore.open(url, results_dir)
         try:
             return len(st.list_runs())
         finally:
@@ -267,7 +266,19 @@ def test_concurrent_first_use_creates_the_schema_once(db_url: str, tmp_path: Pat
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(open_and_list, range(4))) == [0, 0, 0, 0]
-    st = ResultsStore.open(db_url, tmp_path)
+    st = ResultsStore.open(url, results_dir)
     with st.engine.connect() as conn:
         assert conn.execute(select(schema.schema_version.c.version)).scalars().all() == [1]
     st.close()
+
+
+def test_concurrent_first_use_creates_the_schema_once(db_url: str, tmp_path: Path) -> None:
+    """A run and a reader (``rackval results list``) may open a new store at the same moment."""
+    _open_new_store_from_four_threads(db_url, tmp_path)
+
+
+def test_concurrent_first_use_of_new_sqlite_files(tmp_path: Path) -> None:
+    """Switching a new SQLite file to WAL raced in a few percent of new files before
+    it was retried (this test failed every time then): so try many new files."""
+    for i in range(60):
+        _open_new_store_from_four_threads(f"sqlite:///{tmp_path}/{i}/results.db", tmp_path / str(i))

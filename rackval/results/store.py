@@ -13,7 +13,9 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -233,12 +235,33 @@ def redact(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    _switch_to_wal(cur)
     # FULL: a commit is on disk when it returns, even through a power cut
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _switch_to_wal(cur: Any, deadline_s: float = 10.0) -> None:
+    """Put the database in WAL mode, waiting out another connection doing the same.
+
+    SQLite does not call its busy handler while a new database is being switched
+    to WAL: two processes opening a fresh store at once (a run and a
+    ``rackval results list``) get "database is locked" at once. Retried here
+    for as long as the busy timeout would have waited.
+    """
+    give_up = time.monotonic() + deadline_s
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def make_engine(url: str) -> Engine:
