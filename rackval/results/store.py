@@ -233,9 +233,12 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+# how long a SQLite writer waits for another one (sqlite3's busy timeout)
+SQLITE_BUSY_TIMEOUT_S = 10.0
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=10000")
     _switch_to_wal(cur)
     # FULL: a commit is on disk when it returns, even through a power cut
     cur.execute("PRAGMA synchronous=FULL")
@@ -243,7 +246,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _switch_to_wal(cur: Any, deadline_s: float = 10.0) -> None:
+def _switch_to_wal(cur: Any, deadline_s: float = SQLITE_BUSY_TIMEOUT_S) -> None:
     """Put the database in WAL mode, waiting out another connection doing the same.
 
     SQLite does not call its busy handler while a new database is being switched
@@ -272,7 +275,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 10})
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
