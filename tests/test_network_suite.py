@@ -8,15 +8,12 @@ into one run (their expectations unite) to keep CI short.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from simulators.scenario import load_scenarios
-from tests.suite_runner import expected_failures
+from tests.suite_runner import expected_failures, run_suites
 
 ROOT = Path(__file__).resolve().parent.parent
 RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
@@ -50,55 +47,19 @@ MESSAGES = {
 }
 
 
-def _run_suite(scenarios: list[str], tmp: Path) -> dict[str, tuple[str, str]]:
-    junit = tmp / "junit.xml"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(ROOT / "suites" / "network"),
-        "--rack",
-        str(RACK),
-        "--limits",
-        str(DEMO_LIMITS),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--junitxml",
-        str(junit),
-        "--results-dir",
-        str(tmp / "results"),
-        "--rootdir",
-        str(ROOT),
-    ]
-    if scenarios:
-        for name in scenarios:
-            cmd += ["--sim", str(SCENARIOS / f"{name}.yaml")]
-    else:
-        cmd += ["--sim"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert junit.exists(), f"the suite did not run:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    outcomes: dict[str, tuple[str, str]] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        name = case.get("name", "")
-        failure = case.find("failure")
-        error = case.find("error")
-        if failure is not None:
-            outcomes[name] = ("failed", (failure.get("message") or "") + (failure.text or ""))
-        elif error is not None:
-            outcomes[name] = ("error", (error.get("message") or "") + (error.text or ""))
-        elif case.find("skipped") is not None:
-            outcomes[name] = ("skipped", "")
-        else:
-            outcomes[name] = ("passed", "")
-    return outcomes
-
-
 @pytest.mark.parametrize("run", list(RUNS))
 def test_suite_under_scenario(run, tmp_path):
     scenarios = RUNS[run]
-    outcomes = _run_suite(scenarios, tmp_path)
-    assert len(outcomes) == 82, f"expected 82 network items, got {len(outcomes)}"
+    suite_run = run_suites(
+        tmp_path,
+        RACK,
+        scenarios=[SCENARIOS / f"{n}.yaml" for n in scenarios],
+        suites=["network"],
+        extra=["--limits", str(DEMO_LIMITS)],
+        timeout=240,
+    )
+    outcomes = {name: (o.outcome, o.message) for name, o in suite_run.outcomes.items()}
+    assert len(outcomes) == 82, f"expected 82 network items, got {len(outcomes)}:\n{suite_run.output[-3000:]}"
     expectation = load_scenarios([SCENARIOS / f"{n}.yaml" for n in scenarios]).expect
     expected = expected_failures(expectation, list(outcomes))
     failed = {name for name, (outcome, _) in outcomes.items() if outcome != "passed"}
