@@ -22,10 +22,22 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rackval.errors import ConfigError
 from rackval.yamlfile import load_located, validate_located
+
+
+# Fault kinds every simulator spells the same way (a simulator may add its own):
+COMMON_FAULTS: dict[str, str] = {
+    "no_answer": "the device stops answering (all requests, or those the parameters name)",
+    "wrong_credentials": "the device rejects the rack's credentials",
+    "garbled": "answers are corrupted on the wire",
+    "firmware": "the device reports another firmware version",
+    "drop_session": "the device closes the session mid-command",
+}
+# Old spellings: a scenario using one fails with a located error naming the new one.
+RENAMED_FAULTS: dict[str, str] = {"wrong_password": "wrong_credentials", "hang": "no_answer"}
 
 
 class Fault(BaseModel):
@@ -33,6 +45,13 @@ class Fault(BaseModel):
 
     device: str
     kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+    @field_validator("kind")
+    @classmethod
+    def _current_spelling(cls, kind: str) -> str:
+        if kind in RENAMED_FAULTS:
+            raise ValueError(f"fault kind {kind!r} is now spelled {RENAMED_FAULTS[kind]!r}")
+        return kind
 
     @property
     def params(self) -> dict[str, Any]:

@@ -7,8 +7,8 @@ end is powered (read from the shared :class:`simulators.state.RackState` at ever
 read), so switching off a server's outlets takes its links down.
 
 Faults (from scenario files) this model plays: ``swapped_cables``, ``missing_cable``,
-``wrong_speed``, ``rising_crc``, ``low_rx_power``, ``firmware``, ``wrong_password``,
-``hang``, ``drop_session``.
+``wrong_speed``, ``rising_crc``, ``low_rx_power``, ``firmware``, ``wrong_credentials``,
+``no_answer`` (to commands containing ``command``), ``drop_session``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ FAULT_PARAMS: dict[str, dict[str, type]] = {
     "rising_crc": {"port": str, "per_second": object},
     "low_rx_power": {"port": str, "lane": int, "dbm": object},
     "firmware": {"firmware": str},
-    "wrong_password": {},
-    "hang": {"command": str},
+    "wrong_credentials": {},
+    "no_answer": {"command": str},
     "drop_session": {"command": str},
 }
 REQUIRED = {k: set(v) for k, v in FAULT_PARAMS.items()}
@@ -213,9 +213,9 @@ class SwitchModel:
             self.low_rx[(self._port_param(fault, params["port"]), params["lane"])] = float(params["dbm"])
         elif kind == "firmware":
             self.identity = IdentityView(**{**self.identity.__dict__, "firmware": params["firmware"]})
-        elif kind == "wrong_password":
+        elif kind == "wrong_credentials":
             self.password_suffix = "-changed-on-device"
-        elif kind == "hang":
+        elif kind == "no_answer":
             self.hang_commands.append(params["command"])
         elif kind == "drop_session":
             self.drop_commands.append(params["command"])

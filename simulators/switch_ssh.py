@@ -8,7 +8,7 @@
   on every run), written to ``<workdir>/ssh_host_ed25519_key``, with a known-hosts
   file for ``[127.0.0.1]:PORT`` that the plugin hands to the driver;
 - every command passes through a :class:`simulators.base.RequestGate`;
-- faults: see :mod:`simulators.switch_model` (hang: the command never answers;
+- faults: see :mod:`simulators.switch_model` (no_answer: the command never answers;
   drop_session: the connection is closed half-way through the output).
 """
 

@@ -131,3 +131,13 @@ def mutated_station(draw):
 @given(st.one_of(st.text(max_size=120), mutated_station()))
 def test_property_station_file_loads_or_raises_located_error(text):
     _station_loads_or_located_error(text)
+
+
+@pytest.mark.parametrize(("old", "new"), [("wrong_password", "wrong_credentials"), ("hang", "no_answer")])
+def test_old_fault_spelling_is_a_located_error_naming_the_new_one(tmp_path, old, new):
+    path = tmp_path / "old.yaml"
+    path.write_text(f"name: old\nfaults:\n  - {{device: leaf-1, kind: {old}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    text = str(err.value)
+    assert "old.yaml:3" in text and "faults.0.kind" in text and repr(new) in text

@@ -161,7 +161,7 @@ def test_key_authentication(tmp_path):
 
 
 def test_wrong_password_is_an_auth_error_without_the_secret(tmp_path):
-    faults = [Fault(device="leaf-1", kind="wrong_password")]
+    faults = [Fault(device="leaf-1", kind="wrong_credentials")]
     with switches_alone(RACK, tmp_path, faults) as handles:
         drv = _driver(handles, "leaf-1")
         with pytest.raises(DeviceAuthError) as err:
@@ -172,7 +172,7 @@ def test_wrong_password_is_an_auth_error_without_the_secret(tmp_path):
 
 
 def test_hanging_command_times_out(tmp_path):
-    faults = [Fault(device="leaf-2", kind="hang", command="show lldp")]
+    faults = [Fault(device="leaf-2", kind="no_answer", command="show lldp")]
     with switches_alone(RACK, tmp_path, faults) as handles:
         drv = _driver(handles, "leaf-2", timeout_s=1.0)
         assert drv.identity().model == "Mellanox-SN2700"  # other commands answer

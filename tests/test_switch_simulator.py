@@ -57,7 +57,7 @@ def test_powered_off_host_takes_its_links_down():
         (Fault(device="leaf-1", kind="missing_cable", port="Ethernet99"), "no port 'Ethernet99'"),
         (Fault(device="leaf-1", kind="rising_crc", port="Ethernet1", per_second="fast"), "number"),
         (Fault(device="leaf-1", kind="swapped_cables", ports=["Ethernet1"]), "two ports"),
-        (Fault(device="leaf-1", kind="hang", command="show", colour="red"), "unknown parameter"),
+        (Fault(device="leaf-1", kind="no_answer", command="show", colour="red"), "unknown parameter"),
     ],
 )
 def test_bad_faults_are_config_errors(fault, match):
