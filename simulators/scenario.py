@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rackval.errors import ConfigError
 from rackval.yamlfile import load_located, validate_located
 
-
 # Fault kinds every simulator spells the same way (a simulator may add its own):
 COMMON_FAULTS: dict[str, str] = {
     "no_answer": "the device stops answering (all requests, or those the parameters name)",
