@@ -46,7 +46,6 @@ from rackval.simprocess import SimProcess, start_sim_process  # noqa: E402
 
 SUITES = ["suites/power", "suites/network"]
 LATENCY_MS = {"snmp": 5.0, "ssh": 50.0, "scpi": 10.0}
-PROTOCOL_OF_KIND = {"pdu": "snmp", "switch": "ssh", "instrument": "scpi"}
 RESULTS = ROOT / "benchmarks" / "results" / "rack_scale.json"
 
 
@@ -141,14 +140,15 @@ def requests(sim: SimProcess) -> dict[str, int]:
 def latency_bound(
     rack_path: Path, before: dict[str, int], after: dict[str, int], latency_ms: dict[str, float]
 ) -> dict[str, Any]:
+    from rackval import kinds
     from rackval.model import load_rack
 
     rack = load_rack(rack_path)
     per_device = {}
     for name, count in after.items():
-        kind = rack.devices[name].kind if name in rack.devices else "instrument"
+        kind = kinds.get(rack.devices[name].kind if name in rack.devices else "instrument")
         served = count - before.get(name, 0)
-        per_device[name] = {"requests": served, "busy_s": served * latency_ms[PROTOCOL_OF_KIND[kind]] / 1000}
+        per_device[name] = {"requests": served, "busy_s": served * latency_ms[kind.protocol] / 1000}
     worst = max(per_device, key=lambda n: per_device[n]["busy_s"])
     return {
         "bound_s": per_device[worst]["busy_s"],
@@ -168,9 +168,9 @@ def start(rack: Path, scenarios: list[Path], workdir: Path) -> SimProcess:
 def collection(rack_path: Path, sim: SimProcess, latency_ms: dict[str, float]) -> dict[str, Any]:
     """Wall time of RackSession.gather per kind vs that kind's own latency bound."""
     from drivers.apc import ApcRpdu2
+    from rackval.devices import build_target
     from rackval.model import load_rack
     from rackval.session import RackSession
-    from rackval.targets import build_target
 
     rack = load_rack(rack_path)
     result: dict[str, Any] = {}

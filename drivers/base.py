@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,14 +37,15 @@ class Secret:
 class Target:
     """Where and how to reach one device.
 
-    ``options`` carries the device's protocol settings from the rack file
-    (e.g. ``snmp`` version/user/protocols, ``ssh`` username, timeouts) with
-    every secret reference already resolved into a :class:`Secret`.
+    ``settings`` is the driver's own typed settings object (e.g.
+    :class:`drivers.snmp.SnmpSettings`), built by the device's kind from the
+    already-validated rack or station file, with every secret reference
+    resolved into a :class:`Secret`. Drivers do not validate it again.
     """
 
     name: str
     host: str
     port: int
-    options: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
     timeout_s: float = 2.0
     retries: int = 1

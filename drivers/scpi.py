@@ -1,9 +1,9 @@
 """SCPI instruments over pyvisa: the base every instrument driver builds on.
 
-Target options (from the station file, endpoint overlaid by the simulator):
-``resource`` (``TCPIP0::host::port::SOCKET``...), ``visa_library`` (``@py`` =
-pyvisa-py by default; ``""``/``@ivi`` for an installed vendor VISA),
-``timeout_ms``, ``read_termination``, ``write_termination``.
+A target's settings are a :class:`VisaSettings` (from the station or rack file,
+resource overlaid by the simulator): ``resource`` (``TCPIP0::host::port::SOCKET``...),
+``visa_library`` (``@py`` = pyvisa-py by default; ``""``/``@ivi`` for an
+installed vendor VISA), ``timeout_ms``, ``read_termination``, ``write_termination``.
 
 Every command sequence ends by draining the error queue with ``SYST:ERR?``;
 an error there raises :class:`InstrumentError` (``-113,"Undefined header"``)
@@ -112,6 +112,17 @@ def parse_bool(device: str, command: str, reply: str) -> bool:
     raise ParseError(device, command, f"not a boolean: {reply!r}")
 
 
+@dataclass(frozen=True)
+class VisaSettings:
+    """How to reach one instrument through VISA."""
+
+    resource: str
+    visa_library: str = "@py"
+    timeout_ms: int = 2000
+    read_termination: str = "\n"
+    write_termination: str = "\n"
+
+
 class ScpiInstrument:
     """A SCPI instrument reached through pyvisa. Subclasses add typed methods."""
 
@@ -123,12 +134,12 @@ class ScpiInstrument:
     def __init__(self, target: Target, loop: Any = None) -> None:  # loop: unused (sync I/O)
         self.target = target
         self.name = target.name
-        opts = target.options
-        self.resource_name: str = opts["resource"]
-        self.visa_library: str = opts.get("visa_library", "@py")
-        self.timeout_ms: int = int(opts.get("timeout_ms", target.timeout_s * 1000))
-        self.read_termination: str = opts.get("read_termination", "\n")
-        self.write_termination: str = opts.get("write_termination", "\n")
+        visa: VisaSettings = target.settings
+        self.resource_name = visa.resource
+        self.visa_library = visa.visa_library
+        self.timeout_ms = visa.timeout_ms
+        self.read_termination = visa.read_termination
+        self.write_termination = visa.write_termination
         self._lock = threading.RLock()
         self._rm: pyvisa.ResourceManager | None = None
         self._res: Any = None

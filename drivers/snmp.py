@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type.base import Asn1Item
@@ -153,52 +154,58 @@ def _type_name(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SnmpSettings:
+    """How to talk SNMP to one agent (built by the PDU kind from the rack file)."""
+
+    version: str = "3"  # "2c" or "3"
+    community: Secret | None = None
+    user: str | None = None
+    auth_protocol: str = "SHA"
+    auth_key: Secret | None = None
+    priv_protocol: str = "AES"
+    priv_key: Secret | None = None
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_repetitions: int = DEFAULT_MAX_REPETITIONS
+
+
 class SnmpClient:
     """SNMP GET/SET/GETBULK-walk against one target, with typed errors.
 
-    ``target.options["snmp"]`` carries the rack's SNMP settings (version,
-    community or v3 user/protocols/keys as :class:`~drivers.base.Secret`,
-    ``timeout_s``, ``retries``).
+    ``target.settings`` is an :class:`SnmpSettings`; the rack model has already
+    checked it is complete (a community for v2c, authPriv for v3).
     """
 
     def __init__(self, target: Target) -> None:
         self.target = target
         self.device = target.name
-        settings: dict[str, Any] = dict(target.options.get("snmp") or {})
-        self.version = str(settings.get("version", "3"))
-        self.timeout_s = float(settings.get("timeout_s", target.timeout_s))
-        self.retries = int(settings.get("retries", target.retries))
-        self.max_repetitions = int(settings.get("max_repetitions", DEFAULT_MAX_REPETITIONS))
+        settings: SnmpSettings = target.settings or SnmpSettings()
+        self.version = settings.version
+        self.timeout_s = settings.timeout_s
+        self.retries = settings.retries
+        self.max_repetitions = settings.max_repetitions
         self._auth = self._auth_data(settings)
         self._engine: SnmpEngine | None = None
         self._transport: UdpTransportTarget | None = None
         self._context = ContextData()
 
     # -- configuration -------------------------------------------------------
-    def _auth_data(self, settings: dict[str, Any]) -> CommunityData | UsmUserData:
-        if self.version == "2c":
-            community = settings.get("community")
-            if community is None:
+    def _auth_data(self, s: SnmpSettings) -> CommunityData | UsmUserData:
+        if s.version == "2c":
+            if s.community is None:
                 raise DeviceAuthError(self.device, "SNMP setup", "SNMPv2c needs a community")
-            return CommunityData(_reveal(community), mpModel=1)
-        if self.version != "3":
-            raise DeviceProtocolError(self.device, "SNMP setup", f"unsupported SNMP version {self.version!r}")
-        user = settings.get("user")
-        auth_key, priv_key = settings.get("auth_key"), settings.get("priv_key")
-        if not user or auth_key is None or priv_key is None:
+            return CommunityData(_reveal(s.community), mpModel=1)
+        if s.version != "3":
+            raise DeviceProtocolError(self.device, "SNMP setup", f"unsupported SNMP version {s.version!r}")
+        if not s.user or s.auth_key is None or s.priv_key is None:
             raise DeviceAuthError(self.device, "SNMP setup", "SNMPv3 needs user, auth_key and priv_key")
-        auth_name = str(settings.get("auth_protocol", "SHA"))
-        priv_name = str(settings.get("priv_protocol", "AES"))
-        if auth_name not in AUTH_PROTOCOLS or priv_name not in PRIV_PROTOCOLS:
-            raise DeviceProtocolError(
-                self.device, "SNMP setup", f"unsupported protocols {auth_name}/{priv_name}"
-            )
         return UsmUserData(
-            str(user),
-            authKey=_reveal(auth_key),
-            privKey=_reveal(priv_key),
-            authProtocol=AUTH_PROTOCOLS[auth_name],
-            privProtocol=PRIV_PROTOCOLS[priv_name],
+            s.user,
+            authKey=_reveal(s.auth_key),
+            privKey=_reveal(s.priv_key),
+            authProtocol=AUTH_PROTOCOLS[s.auth_protocol],
+            privProtocol=PRIV_PROTOCOLS[s.priv_protocol],
         )
 
     async def _ensure(self) -> tuple[SnmpEngine, UdpTransportTarget]:
@@ -410,6 +417,7 @@ __all__ = [
     "AUTH_PROTOCOLS",
     "PRIV_PROTOCOLS",
     "SnmpClient",
+    "SnmpSettings",
     "decode_enum",
     "decode_int",
     "decode_scaled",

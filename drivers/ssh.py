@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import paramiko
 
@@ -80,6 +80,18 @@ def load_private_key(text: str) -> paramiko.PKey:
     raise ValueError("not a supported unencrypted private key (Ed25519, ECDSA, RSA)")
 
 
+@dataclass(frozen=True)
+class SshLogin:
+    """How to log in to one switch (built by the switch kind from the rack file)."""
+
+    username: str
+    password: Secret | None = None
+    key_file: Secret | None = None  # the private key's text, resolved from its reference
+    known_hosts: str | None = None  # absolute path
+    accept_new_host_key: bool = False
+    timeout_s: float = 10.0
+
+
 class SshSession:
     def __init__(
         self,
@@ -98,13 +110,13 @@ class SshSession:
         self.mode = mode
         self.shell = shell
         self.rejected = rejected
-        opts: dict[str, Any] = dict(target.options.get("ssh", {}))
-        self.username: str = opts.get("username", "")
-        self._password: Secret | None = opts.get("password")
-        self._key_text: Secret | None = opts.get("key_file")
-        self.known_hosts: str | None = opts.get("known_hosts")
-        self.accept_new_host_key = bool(opts.get("accept_new_host_key", False))
-        self.timeout_s = float(opts.get("timeout_s", target.timeout_s))
+        login: SshLogin = target.settings
+        self.username = login.username
+        self._password = login.password
+        self._key_text = login.key_file
+        self.known_hosts = login.known_hosts
+        self.accept_new_host_key = login.accept_new_host_key
+        self.timeout_s = login.timeout_s
         self._client: paramiko.SSHClient | None = None
         self._chan: paramiko.Channel | None = None  # the interactive shell, in shell mode
         self._lock = threading.Lock()

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -43,8 +42,6 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 
-# plugins `rackval run` needs that may not be registered as pytest11 entry points
-REPORT_EXTENSIONS = {"html": "html", "junit": "xml", "ocptv": "jsonl"}
 VERBOSE_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-rA", "-ra", "-s", "--capture=no")
 
 
@@ -192,54 +189,25 @@ def list_(
 # -- run -----------------------------------------------------------------------------
 
 
-@dataclass
-class RunSettings:
-    """What a run uses, from options first, then the station file, then defaults."""
+def _apply_station(config: Any, suites: list[str], results_dir: Path | None, formats: list[str]) -> list[str]:
+    """Fill in what the station file sets (suites, results folder and store, reports); options win.
 
-    suites: list[str]
-    results_dir: Path
-    results_db: str | None
-    report_formats: list[str]
-    station_id: str | None
-    station_file: Path | None
-    operator_prompt: bool
-    scan_rack_serial: bool
+    Returns the suites to run.
+    """
+    from rackval.results.exporters import known
 
-
-def _settings(rack: Any, station_file: Path | None, suites: list[str], results_dir: Path | None):
-    from rackval.station import station_for_rack
-
-    station = station_for_rack(rack, station_file)
-    env_dir = os.environ.get("RACKVAL_RESULTS_DIR")
+    station = config.station
+    if results_dir is not None:
+        config.results_dir = results_dir
     if station is None:
-        return RunSettings(
-            suites=suites,
-            results_dir=results_dir or Path(env_dir or "results"),
-            results_db=None,
-            report_formats=[],
-            station_id=None,
-            station_file=station_file,
-            operator_prompt=False,
-            scan_rack_serial=False,
-        )
-    base = station.source.parent if station.source else Path.cwd()
-    station_dir = (base / station.results_dir) if station.results_dir else None
-    bad = [f for f in station.report_formats if f not in REPORT_EXTENSIONS]
-    if bad:
-        raise ConfigError(
-            f"{station.where(('report_formats',))}: report_formats: unknown format(s) "
-            f"{', '.join(bad)} (known: {', '.join(REPORT_EXTENSIONS)})"
-        )
-    return RunSettings(
-        suites=suites or list(station.default_suites),
-        results_dir=results_dir or station_dir or Path(env_dir or "results"),
-        results_db=station.results_db,
-        report_formats=list(station.report_formats),
-        station_id=station.station.id,
-        station_file=station_file,
-        operator_prompt=station.operator_prompt,
-        scan_rack_serial=station.scan_rack_serial,
-    )
+        return suites
+    if results_dir is None and station.results_dir:  # the station's folder wins over $RACKVAL_RESULTS_DIR
+        base = station.source.parent if station.source else Path.cwd()
+        config.results_dir = base / station.results_dir
+    config.results_db = config.results_db or station.results_db
+    known(list(station.report_formats), station.where(("report_formats",)) + ": report_formats")
+    formats += [f for f in station.report_formats if f not in formats]
+    return suites or list(station.default_suites)
 
 
 def _terminal_stream() -> TextIO:
@@ -248,7 +216,7 @@ def _terminal_stream() -> TextIO:
     return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
 
 
-def _start_prompts(rack: Any, settings: RunSettings, answers: Path | None, operator: str | None):
+def _start_prompts(rack: Any, station: Any, answers: Path | None, operator: str | None):
     """The station's start-of-run prompts: operator badge, rack serial. Returns the operator id."""
     from rackval.prompts import (
         NotInteractive,
@@ -258,7 +226,9 @@ def _start_prompts(rack: Any, settings: RunSettings, answers: Path | None, opera
         terminal_ask,
     )
 
-    if not (settings.scan_rack_serial or (settings.operator_prompt and not operator)):
+    operator_prompt = bool(station and station.operator_prompt)
+    scan_rack_serial = bool(station and station.scan_rack_serial)
+    if not (scan_rack_serial or (operator_prompt and not operator)):
         return operator
 
     def ask(text: str) -> str:
@@ -267,9 +237,9 @@ def _start_prompts(rack: Any, settings: RunSettings, answers: Path | None, opera
         return terminal_ask(sys.stdin, sys.stdout)(text)
 
     who = Operator(answers=load_answers(answers) if answers else None, ask=ask)
-    if settings.operator_prompt and not operator:
+    if operator_prompt and not operator:
         operator = who.scan("Scan your badge", key="operator-badge", what="operator badge")
-    if settings.scan_rack_serial:
+    if scan_rack_serial:
         who.scan(
             "Scan the rack serial label",
             key="rack-serial",
@@ -356,76 +326,61 @@ def run(
     """Run the acceptance suites against a rack; arguments after -- go to pytest (-x, -v...)."""
     import pytest
 
-    from rackval.model import load_rack
+    from rackval.config import build_run_config
     from rackval.preflight import PreflightPlugin
     from rackval.progress import Progress
     from rackval.prompts import PromptError
+    from rackval.results.exporters import exporters, known
     from rackval.suites import suite_paths
 
     scenario, suite, device = scenario or [], suite or [], device or []
+    formats = list(dict.fromkeys(report or []))
     try:
-        rack = load_rack(rack_file)
-        settings = _settings(rack, station, list(suite), results_dir)
-        paths = suite_paths(settings.suites)
-        unknown = [f for f in report or [] if f not in REPORT_EXTENSIONS]
-        if unknown:
-            raise ConfigError(f"--report: unknown format(s) {', '.join(unknown)} (known: html, junit, ocptv)")
-        if results_db:
-            settings.results_db = results_db
-        settings.report_formats += [f for f in report or [] if f not in settings.report_formats]
+        known(formats, "--report")
         if answers is not None and not answers.is_file():
             raise ConfigError(f"--answers: {answers}: file not found")
-        operator = _start_prompts(rack, settings, answers, operator)
+        config = build_run_config(
+            rack_file,
+            limits=limits,
+            station_file=station,
+            scenarios=list(scenario),
+            simulate=sim,
+            devices=list(device),
+            results_db=results_db,
+            retest=retest,
+            answers=answers,
+            command_line=shlex.join(["rackval", *sys.argv[1:]]),
+        )
+        paths = suite_paths(_apply_station(config, list(suite), results_dir, formats))
+        config.operator = _start_prompts(config.rack, config.station, answers, operator) or config.operator
     except ConfigError as exc:
         raise _config_exit(exc) from None
     except PromptError as exc:
         wrong_rack = "expected" in str(exc) and "rack serial" in str(exc)
         raise _error(str(exc), EXIT_UNREACHABLE if wrong_rack else EXIT_USAGE) from None
 
-    run_id = uuid.uuid4().hex[:16]
+    for fmt in formats:
+        config.reports[fmt] = config.results_dir / "reports" / f"{config.run_id}.{exporters()[fmt].extension}"
     args = [str(p) for p in paths]
-    args += [f"--rack={rack_file.resolve()}", f"--results-dir={settings.results_dir}"]
-    args += ["--run-id", run_id]
-    for s in scenario:
-        args += ["--sim", str(s.resolve())]
-    if sim and not scenario:
-        args += ["--sim"]
-    args += [a for d in device for a in ("--device", d)]
-    args += ["--limits", str(limits.resolve())] if limits else []
     args += ["-k", keyword] if keyword else []
     args += ["-m", marker] if marker else []
-    args += ["--operator", operator] if operator else []
-    args += ["--station-id", settings.station_id] if settings.station_id else []
-    if answers:
-        args += ["--answers", str(answers.resolve())]
-    if station:
-        args += ["--station", str(station.resolve())]
-    reports: list[str] = []
-    if settings.results_db:
-        args += ["--results-db", settings.results_db]
-    if retest:
-        args += ["--retest", retest]
-    for fmt in settings.report_formats:
-        target = settings.results_dir / "reports" / f"{run_id}.{REPORT_EXTENSIONS[fmt]}"
-        args += [f"--{fmt}", str(target)]
-        reports.append(str(target))
     engineer = pytest_output or any(a in VERBOSE_FLAGS for a in ctx.args)
     args += ["-p", "no:cacheprovider", *ctx.args]
 
     stream = _terminal_stream()
-    results_where = settings.results_db or str(settings.results_dir / "results.db")
-    if settings.results_db:
+    results_where = str(config.results_dir / "results.db")
+    if config.results_db:
         from rackval.results.store import redact
 
-        results_where = redact(settings.results_db)
+        results_where = redact(config.results_db)
     progress = Progress(
         stream,
         "banner" if engineer else ("plain" if plain else None),
         quiet_pytest=not engineer,
-        reports=reports,
+        reports=[str(t) for t in config.reports.values()],
         results=results_where,
     )
-    plugins: list[object] = [progress]
+    plugins: list[object] = [config, progress]
     if preflight:
         plugins.append(PreflightPlugin(on_result=progress.on_preflight))
     try:

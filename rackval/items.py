@@ -7,10 +7,12 @@ with ids a technician can read (``pdu-a/7``, ``leaf-1/Ethernet3``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from rackval.kinds import ENDS_LINKS, all_kinds
 from rackval.model import Rack
 
 
@@ -45,7 +47,9 @@ class Item:
         return self.id
 
 
-def _devices(kind: str) -> Callable[[Rack], list[Item]]:
+def devices_of_kind(kind: str) -> Callable[[Rack], list[Item]]:
+    """Item kind ``kind``: one item per device of that kind (``pdu``, ``switch``...)."""
+
     def items(rack: Rack) -> list[Item]:
         return [Item(kind, name, name, dev) for name, dev in rack.devices_of(kind).items()]
 
@@ -59,7 +63,7 @@ def outlets(rack: Rack) -> list[Item]:
 
 def links(rack: Rack) -> list[Item]:
     """One item per planned link, seen from its switch end (the a-side if both are switches)."""
-    switches = rack.devices_of("switch")
+    switches = rack.devices_providing(ENDS_LINKS)
     result = []
     for link in rack.cabling:
         a_dev = link.ends[0][0]
@@ -70,7 +74,7 @@ def links(rack: Rack) -> list[Item]:
 
 def ports(rack: Rack) -> list[Item]:
     """One item per switch port that the cabling plan uses (both ends of switch-switch links)."""
-    switches = rack.devices_of("switch")
+    switches = rack.devices_providing(ENDS_LINKS)
     result = []
     for link in rack.cabling:
         for end in (link.a, link.b):
@@ -86,19 +90,40 @@ def test_points(rack: Rack) -> list[Item]:
 
 test_points.__test__ = False  # type: ignore[attr-defined]
 
-ITEM_KINDS: dict[str, Callable[[Rack], list[Item]]] = {
+# items of the rack's plan, whatever its device kinds
+PLAN_ITEMS: dict[str, Callable[[Rack], list[Item]]] = {
     "outlet": outlets,
     "link": links,
     "port": ports,
-    "pdu": _devices("pdu"),
-    "switch": _devices("switch"),
     "test_point": test_points,
 }
 
 
+@cache
+def item_kinds() -> dict[str, Callable[[Rack], list[Item]]]:
+    """Every item kind a test argument can name: the plan's, one per device kind, and the kinds' own."""
+    found = dict(PLAN_ITEMS)
+    for name, kind in all_kinds().items():
+        if not kind.station:  # bench instruments are the station plugin's items (``instrument``)
+            found[name] = devices_of_kind(name)
+        found.update(kind.items)
+    return found
+
+
 def items_of(rack: Rack, kind: str, devices: set[str] | None = None) -> list[Item]:
     """Items of ``kind``; with ``devices``, only those checked through one of them."""
-    found = ITEM_KINDS[kind](rack)
+    found = item_kinds()[kind](rack)
     if devices:
         found = [i for i in found if i.device in devices]
     return found
+
+
+def item_of(node: Any) -> list[Item]:
+    """The rack items a collected pytest test is parametrized over (none for a plain test)."""
+    params = getattr(getattr(node, "callspec", None), "params", {})
+    return [p for p in params.values() if isinstance(p, Item)]
+
+
+def devices_used(nodes: Iterable[Any]) -> set[str]:
+    """Devices the given tests are about (only those need to be ready for a run)."""
+    return {i.device for node in nodes for i in item_of(node)}

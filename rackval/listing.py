@@ -8,11 +8,10 @@ so the rack is never touched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from rackval.items import Item
+from rackval.items import item_of
 
 # markers that say how pytest runs a test, not what it does to the rack
 PLUMBING_MARKERS = {"parametrize", "timeout", "usefixtures", "filterwarnings", "skipif", "xfail"}
@@ -58,15 +57,11 @@ class _Collector:
             self.listing.errors.append(f"{report.nodeid}: {report.longreprtext.strip()}")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from rackval.suites import suites_root
+        from rackval.suites import suite_of
 
         for item in session.items:
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            rack_items = [p for p in params.values() if isinstance(p, Item)]
-            try:
-                suite = Path(item.path).relative_to(suites_root()).parts[0]
-            except ValueError:
-                suite = Path(item.path).parent.name
+            rack_items = item_of(item)
+            suite = suite_of(item)
             self.listing.tests.append(
                 ListedTest(
                     nodeid=item.nodeid,

@@ -12,17 +12,17 @@ Every problem is reported as ``rack.yaml:14: devices.pdu-a.outlets: message``.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PositiveFloat,
-    PositiveInt,
     PrivateAttr,
-    field_validator,
+    create_model,
     model_validator,
 )
 
@@ -37,7 +37,8 @@ Speed = Literal["1G", "10G", "25G", "40G", "50G", "100G", "200G", "400G", "800G"
 SPEED_GBPS: dict[str, int] = {s: int(s[:-1]) for s in Speed.__args__}  # type: ignore[attr-defined]
 
 
-def _secret_ref(value: str | None) -> str | None:
+def secret_ref(value: str | None) -> str | None:
+    """Validator of a credential field: a reference, never the secret itself."""
     if value is None:
         return None
     if not SECRET_REF_PATTERN.match(value):
@@ -66,80 +67,6 @@ class ExpectedIdentity(StrictModel):
     model: str | None = None
     serial: str | None = None
     firmware: str | None = None
-
-
-class SnmpSettings(StrictModel):
-    version: Literal["2c", "3"] = "3"
-    community: SecretRef | None = None
-    user: str | None = None
-    auth_protocol: Literal["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"] = "SHA"
-    auth_key: SecretRef | None = None
-    priv_protocol: Literal["AES", "AES192", "AES256", "DES"] = "AES"
-    priv_key: SecretRef | None = None
-    timeout_s: PositiveFloat = 2.0
-    retries: Annotated[int, Field(ge=0, le=5)] = 1
-
-    _refs = field_validator("community", "auth_key", "priv_key")(_secret_ref)
-
-    @model_validator(mode="after")
-    def _complete(self) -> SnmpSettings:
-        if self.version == "2c" and not self.community:
-            raise ValueError("SNMPv2c needs a community reference")
-        if self.version == "3" and not (self.user and self.auth_key and self.priv_key):
-            raise ValueError("SNMPv3 needs user, auth_key and priv_key (authPriv)")
-        return self
-
-
-class SshSettings(StrictModel):
-    username: Annotated[str, Field(min_length=1)]
-    password: SecretRef | None = None
-    key_file: SecretRef | None = None
-    known_hosts: str | None = None
-    accept_new_host_key: bool = False
-    timeout_s: PositiveFloat = 10.0
-
-    _refs = field_validator("password", "key_file")(_secret_ref)
-
-    @model_validator(mode="after")
-    def _some_auth(self) -> SshSettings:
-        if not (self.password or self.key_file):
-            raise ValueError("SSH needs a password or a key_file reference")
-        return self
-
-
-class PduDevice(StrictModel):
-    kind: Literal["pdu"]
-    driver: Name
-    address: str
-    port: Annotated[int, Field(gt=0, lt=65536)] = 161
-    outlets: PositiveInt
-    phases: Literal[1, 3] = 3
-    rated_current_a: PositiveFloat = Field(description="Rated current per phase (inlet)")
-    derating_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
-    expected: ExpectedIdentity = ExpectedIdentity()
-    snmp: SnmpSettings
-
-
-class SwitchDevice(StrictModel):
-    kind: Literal["switch"]
-    driver: Name
-    address: str
-    port: Annotated[int, Field(gt=0, lt=65536)] = 22
-    ports: PositiveInt
-    expected: ExpectedIdentity = ExpectedIdentity()
-    ssh: SshSettings
-
-
-class InstrumentDevice(StrictModel):
-    """An instrument that is part of the rack itself (station instruments live in the station file)."""
-
-    kind: Literal["instrument"]
-    driver: Name
-    resource: str
-    expected: ExpectedIdentity = ExpectedIdentity()
-
-
-Device = Annotated[PduDevice | SwitchDevice | InstrumentDevice, Field(discriminator="kind")]
 
 
 class Host(StrictModel):
@@ -207,10 +134,12 @@ class TestPoint(StrictModel):
 
 
 class Rack(StrictModel):
+    """A rack file. ``devices`` entries are validated by their kind's model: see :func:`rack_model`."""
+
     rack: RackIdentity
     limits: str
     station: str | None = None
-    devices: dict[Name, Device]
+    devices: dict[Name, Any]
     hosts: dict[Name, Host] = {}
     power: list[PowerFeed] = []
     cabling: list[Link] = []
@@ -230,21 +159,29 @@ class Rack(StrictModel):
     def devices_of(self, kind: str) -> dict[str, Any]:
         return {name: d for name, d in self.devices.items() if d.kind == kind}
 
+    def devices_providing(self, role: str) -> dict[str, Any]:
+        """Devices whose kind plays ``role`` in the plan (:data:`rackval.kinds.FEEDS_OUTLETS`...)."""
+        from rackval.kinds import get
+
+        return {name: d for name, d in self.devices.items() if role in get(d.kind).provides}
+
     def feeds_of(self, device: str) -> list[PowerFeed]:
         return [f for f in self.power if f.device == device]
 
 
 def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
     """Cross-references pydantic cannot check field by field: (location, message) pairs."""
+    from rackval.kinds import ENDS_LINKS, FEEDS_OUTLETS
+
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    pdus = rack.devices_of("pdu")
-    switches = rack.devices_of("switch")
+    pdus = rack.devices_providing(FEEDS_OUTLETS)
+    switches = rack.devices_providing(ENDS_LINKS)
     loads = set(rack.hosts)
     seen_outlets: dict[str, int] = {}
     for i, feed in enumerate(rack.power):
         loc = ("power", i, "outlet")
         if feed.device not in pdus:
-            problems.append((loc, f"{feed.device!r} is not a PDU of this rack"))
+            problems.append((loc, f"{feed.device!r} is not a PDU (a device with outlets) of this rack"))
         elif feed.index > pdus[feed.device].outlets:
             problems.append(
                 (
@@ -279,8 +216,29 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
     return problems
 
 
+@cache
+def _rack_model(kinds: tuple[str, ...]) -> type[Rack]:
+    from rackval.kinds import all_kinds
+
+    models = tuple(all_kinds()[k].model for k in kinds)
+    if not models:
+        device: Any = Any
+    elif len(models) == 1:
+        device = models[0]
+    else:
+        device = Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007 - built at run time
+    return create_model("Rack", __base__=Rack, devices=(dict[Name, device], ...))
+
+
+def rack_model() -> type[Rack]:
+    """The rack-file model with every installed device kind's schema in ``devices``."""
+    from rackval.kinds import all_kinds
+
+    return _rack_model(tuple(sorted(all_kinds())))
+
+
 def rack_from_document(doc: LocatedDocument) -> Rack:
-    rack = validate_located(doc, Rack)
+    rack = validate_located(doc, rack_model())
     problems = reference_problems(rack)
     if problems:
         raise ConfigError([f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems])
@@ -314,4 +272,4 @@ def resolve_include(base_dir: Path, ref: str, *, what: str, root: Path | None = 
 
 
 def rack_json_schema() -> dict[str, Any]:
-    return Rack.model_json_schema()
+    return rack_model().model_json_schema()

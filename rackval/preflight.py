@@ -7,8 +7,8 @@ does the same check first and stops before the suites when the rack is not
 ready (wrong rack connected, a device off, a bad password) rather than failing
 hundreds of tests one timeout at a time.
 
-What "identity" means differs per device kind: :data:`IDENTITY` maps a kind to
-how to read it and what the rack file expects, so adding a kind is one entry.
+What "identity" means differs per device kind: the kind (:mod:`rackval.kinds`)
+says how to read it and what the rack file expects.
 """
 
 from __future__ import annotations
@@ -27,59 +27,16 @@ from drivers.errors import (
     DeviceUnreachable,
     SessionDropped,
 )
+from rackval.devices import DeviceRegistry, Overlay
 from rackval.errors import ConfigError
+from rackval.items import devices_used
 from rackval.model import Rack
-from rackval.session import RackSession
-from rackval.targets import Overlay
 
 # pytest exit status the pre-flight plugin ends a session with; the CLI maps it to
 # its own "could not reach the rack" exit code (pytest's 0-5 are taken).
 PYTEST_EXIT_NOT_READY = 43
 
 NO_ANSWER_ERRORS = (DeviceTimeout, DeviceUnreachable, SessionDropped, OSError)
-
-
-@dataclass(frozen=True)
-class KindIdentity:
-    """How to read a device kind's identity and what its rack-file entry expects."""
-
-    read: Callable[[Any], dict[str, Any]]  # driver -> reported fields
-    expected: Callable[[Any], dict[str, Any]]  # rack-file device -> expected fields (None: unchecked)
-
-
-def _expected_fields(device: Any) -> dict[str, Any]:
-    return device.expected.model_dump()
-
-
-def _read_pdu(driver: Any) -> dict[str, Any]:
-    ident = driver.identity()
-    return {
-        "model": ident.model,
-        "serial": ident.serial,
-        "firmware": ident.firmware,
-        "outlets": ident.outlet_count,
-        "phases": ident.phase_count,
-    }
-
-
-def _expected_pdu(device: Any) -> dict[str, Any]:
-    return {**_expected_fields(device), "outlets": device.outlets, "phases": device.phases}
-
-
-def _read_model_serial_firmware(driver: Any) -> dict[str, Any]:
-    ident = driver.identity()
-    return {
-        "model": getattr(ident, "model", None),
-        "serial": getattr(ident, "serial", None),
-        "firmware": getattr(ident, "firmware", None),
-    }
-
-
-IDENTITY: dict[str, KindIdentity] = {
-    "pdu": KindIdentity(_read_pdu, _expected_pdu),
-    "switch": KindIdentity(_read_model_serial_firmware, _expected_fields),
-    "instrument": KindIdentity(_read_model_serial_firmware, _expected_fields),
-}
 
 
 @dataclass(frozen=True)
@@ -124,43 +81,21 @@ def _identity_mismatches(expected: dict[str, Any], reported: dict[str, Any]) -> 
     return out
 
 
-def check_device(session: RackSession, name: str) -> DeviceCheck:
-    """Reachable, credentials, identity of one rack device, through the session's driver."""
-    device = session.rack.devices[name]
-    kind = IDENTITY.get(device.kind)
-    if kind is None:
-        return DeviceCheck(
-            device=name,
-            kind=device.kind,
-            endpoint=_endpoint(session, name),
-            reachable=None,
-            credentials=None,
-            identity=None,
-            problem=f"no pre-flight check known for device kind {device.kind!r}",
-        )
-    return _check(
-        name, device.kind, _endpoint(session, name), lambda: session.driver(name), kind, kind.expected(device)
-    )
-
-
-def check_instrument(bench: Any, name: str) -> DeviceCheck:
-    """The same three checks for a station instrument (``bench``: station_plugin.StationInstruments)."""
-    spec = bench.station.instruments[name]
+def check_device(devices: DeviceRegistry, name: str) -> DeviceCheck:
+    """Reachable, credentials, identity of one device (rack or station), as its kind reads them."""
+    entry = devices.entry(name)
+    base = {"device": name, "kind": entry.kind.name}
     try:
-        endpoint = bench.target(name).options["resource"]
+        endpoint = devices.endpoint_text(name)
+        devices.target(name)  # the simulated rack may not simulate it; a reference may not resolve
     except ConfigError as exc:
-        return DeviceCheck(name, "instrument", spec.resource, None, None, None, problem=str(exc))
-    return _check(
-        name, "instrument", endpoint, lambda: bench[name], IDENTITY["instrument"], spec.expected.model_dump()
-    )
-
-
-def _check(
-    name: str, kind_name: str, endpoint: str, driver: Callable[[], Any], kind: KindIdentity, expected: dict
-) -> DeviceCheck:
-    base = {"device": name, "kind": kind_name, "endpoint": endpoint}
+        endpoint = entry.kind.endpoint_text(entry.spec, {})
+        return DeviceCheck(
+            **base, endpoint=endpoint, reachable=None, credentials=False, identity=None, problem=str(exc)
+        )
+    base["endpoint"] = endpoint
     try:
-        reported = kind.read(driver())
+        reported = entry.kind.identity(devices.driver(name))
     except DeviceAuthError as exc:
         return DeviceCheck(
             **base,
@@ -170,7 +105,7 @@ def _check(
             problem=f"credentials rejected ({exc.detail or exc.operation}); check the secrets "
             "the rack file names for it",
         )
-    except ConfigError as exc:  # a credential reference that does not resolve
+    except ConfigError as exc:
         return DeviceCheck(**base, reachable=None, credentials=False, identity=None, problem=str(exc))
     except NO_ANSWER_ERRORS as exc:
         detail = exc.detail if isinstance(exc, DeviceError) else str(exc)
@@ -190,7 +125,7 @@ def _check(
             identity=False,
             problem=f"answered, but {exc.kind} during {exc.operation}: {exc.detail}",
         )
-    mismatches = _identity_mismatches(expected, reported)
+    mismatches = _identity_mismatches(entry.kind.expected(entry.spec), reported)
     if mismatches:
         return DeviceCheck(
             **base,
@@ -205,43 +140,24 @@ def _check(
     return DeviceCheck(**base, reachable=True, credentials=True, identity=True, reported=reported)
 
 
-def _endpoint(session: RackSession, name: str) -> str:
-    device = session.rack.devices[name]
-    overlay = session.overlay.get(name, {})
-    if "resource" in overlay or getattr(device, "resource", None):
-        return str(overlay.get("resource", getattr(device, "resource", "")))
-    host = overlay.get("host", getattr(device, "address", ""))
-    port = overlay.get("port", getattr(device, "port", ""))
-    return f"{host}:{port}"
-
-
-def check_session(session: RackSession, devices: Iterable[str] | None = None, bench: Any = None) -> Readiness:
-    """Check ``devices`` (default: all of the rack's) and the ``bench`` instruments concurrently."""
-    names = list(devices) if devices else list(session.rack.devices)
-    jobs: list[Callable[[], DeviceCheck]] = [lambda n=n: check_device(session, n) for n in names]
-    if bench is not None:
-        jobs += [lambda n=n: check_instrument(bench, n) for n in bench.station.instruments]
-    if not jobs:
+def check_devices(devices: DeviceRegistry, names: Iterable[str] | None = None) -> Readiness:
+    """Check ``names`` (default: every device of the registry) concurrently."""
+    names = list(names) if names is not None else list(devices.entries)
+    if not names:
         return Readiness([])
-    with ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="preflight") as pool:
-        checks = list(pool.map(lambda job: job(), jobs))
-    return Readiness(checks)
+    with ThreadPoolExecutor(max_workers=min(32, len(names)), thread_name_prefix="preflight") as pool:
+        return Readiness(list(pool.map(lambda n: check_device(devices, n), names)))
 
 
 def check_rack(rack: Rack, overlay: Overlay | None = None, devices: Iterable[str] | None = None) -> Readiness:
-    """Check a rack and its station's instruments with a session of its own (``rackval doctor``)."""
+    """Check a rack and its station's instruments with drivers of its own (``rackval doctor``)."""
     from rackval.station import station_for_rack
-    from rackval.station_plugin import StationInstruments
 
-    session = RackSession(rack, overlay)
-    station = station_for_rack(rack) if not devices else None
-    bench = StationInstruments(station, overlay) if station is not None else None
+    registry = DeviceRegistry(rack, station_for_rack(rack) if not devices else None, overlay)
     try:
-        return check_session(session, devices, bench)
+        return check_devices(registry, devices)
     finally:
-        if bench is not None:
-            bench.close()
-        session.close()
+        registry.close()
 
 
 # -- presentation --------------------------------------------------------------
@@ -297,17 +213,6 @@ def render(readiness: Readiness, console: Any) -> None:
 # -- the quick check before a run (pytest plugin object) -------------------------
 
 
-def devices_used(items: Iterable[pytest.Item]) -> set[str]:
-    """Devices the selected tests are parametrized over (only those need to be ready)."""
-    from rackval.items import Item
-
-    found: set[str] = set()
-    for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        found |= {p.device for p in params.values() if isinstance(p, Item)}
-    return found
-
-
 class PreflightPlugin:
     """Before the first test of ``rackval run``: check the devices the run will use.
 
@@ -323,18 +228,18 @@ class PreflightPlugin:
 
     @pytest.fixture(scope="session", autouse=True)
     def _rackval_preflight(self, request: pytest.FixtureRequest) -> None:
-        from rackval.plugin import rackval_state
+        from rackval.plugin import rack_run
 
-        state = rackval_state(request.config)
+        state = rack_run(request.config)
         if state is None:
             return
         session = request.getfixturevalue("rack")
-        used = devices_used(request.session.items) or state.devices
-        devices = sorted(d for d in used if d in session.rack.devices)
-        bench = None
+        used = devices_used(request.session.items) or state.config.devices
+        names = sorted(d for d in used if d in session.rack.devices) or session.devices.names("rack")
         if any("instruments" in getattr(item, "fixturenames", ()) for item in request.session.items):
-            bench = request.getfixturevalue("instruments")
-        self.readiness = check_session(session, devices or None, bench)
+            request.getfixturevalue("instruments")
+            names += session.devices.names("station")
+        self.readiness = check_devices(session.devices, names)
         if self.on_result is not None:
             self.on_result(self.readiness)
         if not self.readiness.ready:

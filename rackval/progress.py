@@ -27,8 +27,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rackval.items import Item
+from rackval.items import devices_used
 from rackval.journal import journal_path
+from rackval.suites import suite_of
 
 Mode = Literal["live", "plain", "banner"]
 
@@ -109,19 +110,8 @@ def silence_pytest(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter)
 
 
-def _suite_of(item: pytest.Item) -> str:
-    from rackval.suites import suites_root
-
-    path = Path(item.path)
-    try:
-        return path.relative_to(suites_root()).parts[0]
-    except ValueError:
-        return path.parent.name
-
-
 def _devices_of(item: pytest.Item) -> list[str]:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return sorted({p.device for p in params.values() if isinstance(p, Item)})
+    return sorted(devices_used([item]))
 
 
 def _duration(seconds: float) -> str:
@@ -263,7 +253,7 @@ class Progress:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            self.tests[item.nodeid] = TestInfo(item.nodeid, _suite_of(item), item.name, _devices_of(item))
+            self.tests[item.nodeid] = TestInfo(item.nodeid, suite_of(item), item.name, _devices_of(item))
         self.total = len(session.items)
         suites = sorted({t.suite for t in self.tests.values()})
         serial = self.run.rack_serial if self.run else "?"

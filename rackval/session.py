@@ -17,10 +17,10 @@ from typing import Any
 
 from drivers.aio import LoopThread
 from drivers.errors import DeviceAuthError, DeviceError, DeviceTimeout, DeviceUnreachable
-from rackval import registry
+from rackval.devices import DeviceRegistry, Overlay
 from rackval.journal import Journal
 from rackval.model import Rack
-from rackval.targets import Overlay, build_target
+from rackval.safestate import SafeState
 
 log = logging.getLogger("rackval")
 
@@ -29,24 +29,30 @@ FATAL_DEVICE_ERRORS = (DeviceTimeout, DeviceUnreachable, DeviceAuthError)
 
 
 class RackSession:
-    def __init__(self, rack: Rack, overlay: Overlay | None = None, journal_path: Path | None = None):
+    """The rack under test for one session: its device registry, snapshots and safe state."""
+
+    def __init__(
+        self,
+        rack: Rack,
+        overlay: Overlay | None = None,
+        journal_path: Path | None = None,
+        station: Any = None,
+    ):
         self.rack = rack
-        self.overlay = overlay or {}
+        self.devices = DeviceRegistry(rack, station, overlay)
         self.journal = Journal(journal_path) if journal_path else None
-        self._loop: LoopThread | None = None
-        self._drivers: dict[str, Any] = {}
+        self.safe_state = SafeState(self.devices, self.journal, changed=self.invalidate)
         self._snapshots: dict[str, Any] = {}
         self._broken: dict[str, DeviceError] = {}
         self._lock = threading.RLock()
-        self._device_locks: dict[str, threading.Lock] = {}
 
-    # -- plumbing ------------------------------------------------------------
+    @property
+    def overlay(self) -> Overlay:
+        return self.devices.overlay
+
     @property
     def loop(self) -> LoopThread:
-        with self._lock:
-            if self._loop is None:
-                self._loop = LoopThread()
-            return self._loop
+        return self.devices.loop
 
     def broken(self, name: str) -> DeviceError | None:
         """The error that made ``name`` unusable this session, if any."""
@@ -56,24 +62,12 @@ class RackSession:
         with self._lock:
             self._broken.setdefault(name, error)
 
-    def _device_lock(self, name: str) -> threading.Lock:
-        with self._lock:
-            return self._device_locks.setdefault(name, threading.Lock())
-
     def driver(self, name: str) -> Any:
         """The connected driver of device ``name`` (created on first use)."""
-        if name not in self.rack.devices:
-            raise KeyError(f"no device named {name!r} in rack {self.rack.rack.serial}")
         error = self._broken.get(name)
         if error is not None:
             raise error
-        with self._device_lock(name):
-            if name not in self._drivers:
-                device = self.rack.devices[name]
-                cls = registry.load(registry.DRIVERS, device.driver)
-                target = build_target(self.rack, name, self.overlay)
-                self._drivers[name] = cls(target, self.loop)
-            return self._drivers[name]
+        return self.devices.driver(name)
 
     # -- snapshots -----------------------------------------------------------
     def _read_snapshot(self, name: str) -> Any:
@@ -112,13 +106,6 @@ class RackSession:
             self._snapshots.pop(name, None)
 
     # -- teardown ------------------------------------------------------------
-    def close(self) -> None:
-        for name, drv in list(self._drivers.items()):
-            try:
-                drv.close()
-            except Exception as exc:  # closing must not hide the run's results
-                log.warning("%s: error while closing: %s", name, exc)
-        self._drivers.clear()
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+    def close(self) -> list[str]:
+        """Close every driver (instruments are left safe); the problems, never raises."""
+        return self.devices.close()

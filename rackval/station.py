@@ -52,6 +52,7 @@ class ExpectedInstrument(StrictModel):
 
 
 class InstrumentSpec(StrictModel):
+    kind: Name = "instrument"  # a device kind that may live on a station (DeviceKind.station)
     driver: Name
     resource: VisaResource
     visa_library: str = "@py"  # "@py" is pyvisa-py; "" or "@ivi" picks an installed vendor VISA
@@ -109,7 +110,15 @@ class Station(StrictModel):
 
 
 def _reference_problems(station: Station) -> list[tuple[tuple[str | int, ...], str]]:
+    from rackval.kinds import all_kinds
+
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    bench_kinds = sorted(name for name, kind in all_kinds().items() if kind.station)
+    for name, spec in station.instruments.items():
+        if spec.kind not in bench_kinds:
+            problems.append(
+                (("instruments", name, "kind"), f"{spec.kind!r} is not a bench kind (known: {bench_kinds})")
+            )
     for section in ("wiring", "supply_checks"):
         for name in getattr(station, section):
             if name not in station.instruments:

@@ -1,8 +1,8 @@
 """Outlet switching checks, run concurrently across PDUs and one outlet at a time per PDU.
 
 Each outlet is switched off, observed, switched back on and observed; the
-change is journaled before it is made and the outlet is put back to its prior
-state in a ``finally`` (a failure, Ctrl-C or SIGTERM still restores it).
+change is journaled before it is made (:class:`rackval.safestate.SafeState`) and
+the outlet is put back to its prior state in a ``finally`` (a failure, Ctrl-C or SIGTERM still restores it).
 PDUs work in parallel; never two changes on one PDU at once. When the run is
 interrupted, each PDU finishes (and restores) the outlet it is on and starts
 no other.
@@ -43,21 +43,14 @@ def _wait_for(pdu, index: int, state: str, timeout_s: float) -> tuple[OutletRead
 def switch_and_observe(session: RackSession, device: str, index: int, timeout_s: float) -> SwitchObservation:
     """Switch one outlet off and on again; always leave it as it was."""
     pdu = session.driver(device)
-    before = pdu.outlet(index).state
-    change = session.journal.begin(device, "outlet", index, before) if session.journal else None
+    change = session.safe_state.begin(device, "outlet", index)
     try:
         pdu.set_outlet(index, "off")
         after_off, off_s = _wait_for(pdu, index, "off", timeout_s)
         pdu.set_outlet(index, "on")
         after_on, on_s = _wait_for(pdu, index, "on", timeout_s)
     finally:
-        try:
-            if pdu.outlet(index).state != before:
-                pdu.set_outlet(index, before)
-        finally:
-            session.invalidate(device)
-    if change is not None:
-        session.journal.restored(change)
+        session.safe_state.restore(change)
     return SwitchObservation(after_off, off_s, after_on, on_s)
 
 

@@ -23,15 +23,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rackval import registry
+from rackval import kinds, registry
 from rackval.errors import ConfigError
 from rackval.model import Rack, load_rack
 from rackval.secrets import secret_resolver
 from simulators.base import SimContext, SimHandle
 from simulators.scenario import Scenario, load_scenarios
 from simulators.state import RackState
-
-PROTOCOL_OF_KIND = {"pdu": "snmp", "switch": "ssh", "instrument": "scpi"}
 
 
 class SimulatedRack:
@@ -69,24 +67,23 @@ class SimulatedRack:
         try:
             for name, device in self.rack.devices.items():
                 self.handles[name] = self._start_one(name, device.driver, device.kind, resolve)
-            for name, driver in self._station_instruments().items():
-                self.handles[name] = self._start_one(name, driver, "instrument", resolve)
+            for name, spec in self._station_instruments().items():
+                self.handles[name] = self._start_one(name, spec.driver, spec.kind, resolve)
         except BaseException:
             self.stop()
             raise
         return self.endpoints()
 
-    def _station_instruments(self) -> dict[str, str]:
-        return station_instruments(self.station)
+    def _station_instruments(self) -> dict[str, Any]:
+        return dict(self.station.instruments) if self.station is not None else {}
 
     def _start_one(self, name: str, driver: str, kind: str, resolve) -> SimHandle:
         start = registry.load(registry.SIMULATORS, driver)
-        proto = PROTOCOL_OF_KIND[kind]
         ctx = SimContext(
             rack=self.rack,
             state=self.state,
             faults=self.scenario.faults_for(name),
-            latency_s=getattr(self.scenario.latency_ms, proto) / 1000.0,
+            latency_s=self.scenario.latency_ms.get(kinds.get(kind).protocol, 0.0) / 1000.0,
             loop=self._loop,
             workdir=self.workdir / name,
             resolve_secret=resolve,
@@ -119,13 +116,6 @@ class SimulatedRack:
             self._thread.join(timeout=5)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def station_instruments(station) -> dict[str, str]:
-    """Station instruments simulated next to the rack's devices: name -> driver."""
-    from simulators.station import station_simulators
-
-    return station_simulators(station)
 
 
 class _ControlHandler(socketserver.StreamRequestHandler):

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from rackval.errors import ConfigError
 from rackval.yamlfile import load_located, validate_located
@@ -82,12 +82,17 @@ class Expectation(BaseModel):
         return [p for p in self.failures if not self.__class__(failures=[p]).expand(test_ids)]
 
 
-class Latency(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _known_protocols(latency: dict[str, float]) -> dict[str, float]:
+    """Latency keys are the protocols of the installed device kinds (``snmp``, ``ssh``, ``scpi``...)."""
+    from rackval.kinds import protocols
 
-    snmp: Annotated[float, Field(ge=0)] = 0.0
-    ssh: Annotated[float, Field(ge=0)] = 0.0
-    scpi: Annotated[float, Field(ge=0)] = 0.0
+    unknown = sorted(set(latency) - protocols())
+    if unknown:
+        raise ValueError(f"unknown protocol(s) {unknown} (known: {sorted(protocols())})")
+    return latency
+
+
+Latency = Annotated[dict[str, Annotated[float, Field(ge=0)]], AfterValidator(_known_protocols)]
 
 
 class Scenario(BaseModel):
@@ -96,7 +101,7 @@ class Scenario(BaseModel):
     name: str = "nominal"
     description: str = ""
     faults: list[Fault] = []
-    latency_ms: Latency = Latency()
+    latency_ms: Latency = {}
     expect: Expectation = Expectation()
 
     def faults_for(self, device: str) -> list[Fault]:
@@ -113,9 +118,10 @@ def combine(scenarios: list[Scenario]) -> Scenario:
         return Scenario()
     if len(scenarios) == 1:
         return scenarios[0]
-    latency = {
-        proto: max(getattr(s.latency_ms, proto) for s in scenarios) for proto in ("snmp", "ssh", "scpi")
-    }
+    latency: dict[str, float] = {}
+    for s in scenarios:
+        for proto, ms in s.latency_ms.items():
+            latency[proto] = max(ms, latency.get(proto, 0.0))
     failures: list[str] = []
     for s in scenarios:
         failures += [f for f in s.expect.failures if f not in failures]
@@ -123,7 +129,7 @@ def combine(scenarios: list[Scenario]) -> Scenario:
         name="+".join(s.name for s in scenarios),
         description="; ".join(s.description for s in scenarios if s.description),
         faults=[f for s in scenarios for f in s.faults],
-        latency_ms=Latency(**latency),
+        latency_ms=latency,
         expect=Expectation(failures=failures),
     )
 

@@ -15,6 +15,7 @@ import threading
 import zlib
 from collections.abc import Callable
 
+from rackval.kinds import FEEDS_OUTLETS
 from rackval.model import Rack
 
 OutletKey = tuple[str, int]
@@ -25,7 +26,7 @@ class RackState:
         self.rack = rack
         self.lock = threading.RLock()
         self._on: dict[OutletKey, bool] = {}
-        for name, pdu in rack.devices_of("pdu").items():
+        for name, pdu in rack.devices_providing(FEEDS_OUTLETS).items():
             for index in range(1, pdu.outlets + 1):
                 self._on[(name, index)] = True
         self._feeds = {(f.device, f.index): f for f in rack.power}

@@ -1,8 +1,7 @@
 """Station instruments in the simulated rack, and the rack-level electrical faults.
 
-:func:`station_simulators` tells the simulated rack which bench instruments
-to start alongside the rack's own devices (the station file's instruments,
-by driver name). The simulated rack loads the station (the rack file's
+The simulated rack starts every instrument of the station next to the rack's
+own devices (by driver name). It loads the station (the rack file's
 ``station:``, or the file given with ``--station``) once and hands it to
 every simulator in its context.
 
@@ -18,16 +17,8 @@ instrument's own)::
 from __future__ import annotations
 
 from rackval.errors import ConfigError
-from rackval.station import Station
 from simulators.base import SimContext
 from simulators.scenario import Fault, check_fault_params
-
-
-def station_simulators(station: Station | None) -> dict[str, str]:
-    """Instrument name -> driver name, for every instrument of the station."""
-    if station is None:
-        return {}
-    return {name: spec.driver for name, spec in station.instruments.items()}
 
 
 def wired_test_point(ctx: SimContext, name: str) -> str | None:

@@ -17,8 +17,9 @@ import pytest
 from drivers.aio import LoopThread
 from drivers.apc import ApcRpdu2
 from drivers.base import Target
+from rackval.devices import build_target
 from rackval.model import Rack, load_rack
-from rackval.secrets import resolve_secret, secret_resolver
+from rackval.secrets import secret_resolver
 from simulators import apc_pdu
 from simulators.base import SimContext, SimHandle
 from simulators.scenario import Fault
@@ -65,18 +66,7 @@ def with_snmp(rack: Rack, **update: Any) -> Rack:
 
 def pdu_target(rack: Rack, endpoint: dict[str, Any], name: str = PDU) -> Target:
     """What the plugin hands a driver: settings with every secret resolved."""
-    settings = rack.devices[name].snmp.model_dump()
-    for key in ("community", "auth_key", "priv_key"):
-        if settings.get(key):
-            settings[key] = resolve_secret(settings[key], rack.base_dir)
-    return Target(
-        name=name,
-        host=endpoint["host"],
-        port=endpoint["port"],
-        options={"snmp": settings},
-        timeout_s=settings["timeout_s"],
-        retries=settings["retries"],
-    )
+    return build_target(rack, name, {name: endpoint})
 
 
 class SimPdu:

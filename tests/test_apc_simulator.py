@@ -145,7 +145,7 @@ def test_getbulk_at_end_of_mib_stops_like_net_snmp(sim, loop):
     async def bulk(*oids):
         engine = SnmpEngine()
         target = await UdpTransportTarget.create(("127.0.0.1", sim.port), timeout=2, retries=0)
-        community = sim.target.options["snmp"]["community"].reveal()
+        community = sim.target.settings.community.reveal()
         try:
             return await bulk_cmd(
                 engine,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rackval import kinds
 from rackval.cli import EXIT_PASSED, EXIT_UNREACHABLE, EXIT_USAGE
 from rackval.model import load_rack
-from rackval.preflight import IDENTITY, check_rack
+from rackval.preflight import check_rack
 from rackval.simprocess import start_sim_process
 from tests.test_cli_run import RACK, SCENARIOS, run_pipe
 
@@ -55,4 +56,6 @@ def test_identity_and_reachability_problems_are_typed():
 
 
 def test_every_device_kind_has_an_identity_check():
-    assert set(IDENTITY) >= {"pdu", "switch", "instrument"}
+    installed = kinds.all_kinds()
+    assert set(installed) >= {"pdu", "switch", "instrument"}
+    assert all(callable(kind.identity) and callable(kind.expected) for kind in installed.values())

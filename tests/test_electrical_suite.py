@@ -43,12 +43,12 @@ ALL_ITEMS = {
 PROBE = """
 import json, os
 import pytest
-from rackval.plugin import rackval_state
+from rackval.plugin import rack_run
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     result = yield
-    state = rackval_state(item.config)
+    state = rack_run(item.config)
     if state is not None and state.sim is not None and nextitem is not None:
         sims = state.sim.control("state")
         record = {"test": item.name, "state": {n: sims[n] for n in ("eload-1", "psu-1")}}

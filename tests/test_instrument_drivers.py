@@ -15,7 +15,7 @@ from drivers.errors import DeviceTimeout, DeviceUnreachable, ParseError
 from drivers.instruments.dmm import Keysight34465A
 from drivers.instruments.eload import KeysightEL34143A
 from drivers.instruments.supply import KeysightE36103B
-from drivers.scpi import InstrumentError
+from drivers.scpi import InstrumentError, VisaSettings
 from rackval.errors import ConfigError
 from rackval.model import load_rack
 from rackval.station import station_for_rack
@@ -62,9 +62,8 @@ class Bench:
 
     @staticmethod
     def target(name: str, resource: str, timeout_ms: int = 1000) -> Target:
-        return Target(
-            name=name, host="127.0.0.1", port=0, options={"resource": resource, "timeout_ms": timeout_ms}
-        )
+        settings = VisaSettings(resource=resource, timeout_ms=timeout_ms)
+        return Target(name=name, host="127.0.0.1", port=0, settings=settings, timeout_s=timeout_ms / 1000)
 
     def stop(self) -> None:
         for drv in self.drivers:

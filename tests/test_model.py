@@ -68,9 +68,9 @@ def test_plain_secret_in_rack_file_is_refused():
 def test_outlet_reference_to_unknown_pdu():
     text = DEMO_TEXT.replace("- outlet: pdu-b/1", "- outlet: pdu-z/1", 1)
     (problem,) = errors_of(text)
-    assert (
-        problem == f"rack.yaml:{line_of(text, 'pdu-z/1')}: power.1.outlet: 'pdu-z' is not a PDU of this rack"
-    )
+    line = line_of(text, "pdu-z/1")
+    expected = "'pdu-z' is not a PDU (a device with outlets) of this rack"
+    assert problem == f"rack.yaml:{line}: power.1.outlet: {expected}"
 
 
 def test_outlet_beyond_pdu_size():

@@ -44,23 +44,23 @@ def sim(request, loop, tmp_path):
 
 
 def auth_args(sim) -> list[str]:
-    settings = sim.target.options["snmp"]
-    if settings["version"] == "2c":
-        return ["-v2c", "-c", settings["community"].reveal()]
+    settings = sim.target.settings
+    if settings.version == "2c":
+        return ["-v2c", "-c", settings.community.reveal()]
     return [
         "-v3",
         "-l",
         "authPriv",
         "-u",
-        settings["user"],
+        settings.user,
         "-a",
-        settings["auth_protocol"],
+        settings.auth_protocol,
         "-A",
-        settings["auth_key"].reveal(),
+        settings.auth_key.reveal(),
         "-x",
-        settings["priv_protocol"],
+        settings.priv_protocol,
         "-X",
-        settings["priv_key"].reveal(),
+        settings.priv_key.reveal(),
     ]
 
 

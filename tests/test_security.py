@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from rackval.devices import build_target
 from rackval.model import load_rack_text
-from rackval.targets import build_target
 from tests.conftest import DEMO_RACK
 
 
@@ -32,7 +32,7 @@ def test_snmpv2c_only_when_asked_and_with_a_warning(caplog):
     )
     with caplog.at_level(logging.WARNING, logger="rackval"):
         target = build_target(rack, "pdu-a")
-    assert target.options["snmp"]["version"] == "2c"
+    assert target.settings.version == "2c"
     assert any("SNMPv2c" in r.message and "pdu-a" in r.message for r in caplog.records)
     assert "demo-auth-key" not in caplog.text
 
@@ -41,7 +41,7 @@ def test_accepting_new_host_keys_only_when_asked_and_with_a_warning(caplog):
     rack = rack_with("      username: admin\n", "      username: admin\n      accept_new_host_key: true\n")
     with caplog.at_level(logging.WARNING, logger="rackval"):
         target = build_target(rack, "leaf-1")
-    assert target.options["ssh"]["accept_new_host_key"] is True
+    assert target.settings.accept_new_host_key is True
     assert any("host key" in r.message and "leaf-1" in r.message for r in caplog.records)
     with caplog.at_level(logging.WARNING, logger="rackval"):
         caplog.clear()

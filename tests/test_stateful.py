@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from rackval.model import load_rack
 from rackval.session import RackSession
+from rackval.station import station_for_rack
 from simulators.rack import SimulatedRack
 from tests.conftest import DEMO_RACK
 
@@ -26,7 +27,7 @@ PDU_OUTLETS = [(name, i) for name, pdu in RACK.devices_of("pdu").items() for i i
 def simulated():
     sim = SimulatedRack(RACK)
     overlay = sim.start()
-    session = RackSession(RACK, overlay)
+    session = RackSession(RACK, overlay, station=station_for_rack(RACK))
     yield sim, session
     session.close()
     sim.stop()
@@ -75,11 +76,10 @@ def test_outlets_drivers_agree_with_simulator(simulated):
 
 
 def test_instruments_drivers_agree_with_simulator(simulated):
-    from rackval.station import station_for_rack
-    from rackval.station_plugin import StationInstruments
+    from rackval.devices import Bench
 
     sim, session = simulated
-    bench = StationInstruments(station_for_rack(RACK), session.overlay)
+    bench = Bench(session.devices)
     supply, load, dmm = bench["psu-1"], bench["eload-1"], bench["dmm-1"]
     supply.set_ovp(20.0)
     busbar = sim.handles["dmm-1"].state()["test_point"]
@@ -132,6 +132,6 @@ def test_instruments_drivers_agree_with_simulator(simulated):
     try:
         BenchMachine.TestCase().runTest()
     finally:
-        bench.close()
+        session.devices.close()  # what ending the session does: instruments left safe
     assert sim.handles["psu-1"].state()["output_on"] is False
     assert sim.handles["eload-1"].state()["input_on"] is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from drivers.eos import AristaEos
 from drivers.errors import CommandRejected, DeviceAuthError, DeviceTimeout, SessionDropped
 from drivers.sonic import Sonic
+from rackval.devices import build_target
 from rackval.model import load_rack
-from rackval.targets import build_target
 from simulators.scenario import Fault
 from simulators.switch_ssh import switches_alone
 
@@ -24,9 +25,9 @@ DRIVERS = {"leaf-1": AristaEos, "leaf-2": Sonic}
 
 def _driver(handles, name, *, mode="exec", timeout_s=None, **ssh):
     target = build_target(RACK, name, {n: h.endpoint for n, h in handles.items()})
-    target.options["ssh"].update(ssh)
     if timeout_s is not None:
-        target.options["ssh"]["timeout_s"] = timeout_s
+        ssh["timeout_s"] = timeout_s
+    target = dataclasses.replace(target, settings=dataclasses.replace(target.settings, **ssh))
     return DRIVERS[name](target, None, mode=mode)
 
 

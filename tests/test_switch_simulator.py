@@ -8,11 +8,11 @@ import pytest
 
 from drivers.eos import AristaEos
 from drivers.sonic import Sonic
+from rackval.devices import build_target
 from rackval.errors import ConfigError
 from rackval.model import load_rack
 from rackval.session import RackSession
 from rackval.simprocess import start_sim_process
-from rackval.targets import build_target
 from simulators.scenario import Fault
 from simulators.state import RackState
 from simulators.switch_model import SwitchModel

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rackval.results import FORMATS, export
+from rackval.results.exporters import export, exporters
 from rackval.results.store import (
     ResultsStore,
     RunRecord,
@@ -214,12 +214,12 @@ def report_command(
 
     Default output: ``<results_dir>/reports/<run_id>.<ext>``.
     """
-    if format not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if format not in exporters():
+        raise typer.BadParameter(f"--format must be one of {', '.join(exporters())}, not {format!r}")
     store = open_store(results_db, results_dir)
     try:
         full = store.resolve_run_id(run_id)
-        ext = {"html": "html", "junit": "xml", "ocptv": "jsonl"}[format]
+        ext = exporters()[format].extension
         target = Path(output) if output else Path(results_dir) / "reports" / f"{full}.{ext}"
         return export(store, full, format, target)
     except StoreError as exc:

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, u
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from rackval import kinds
 from rackval.measurement import Measurement
 from rackval.model import Rack
 from rackval.results import schema as s
@@ -164,23 +165,20 @@ def json_value(value: Any) -> Any:
 
 
 def rack_plan(rack: Rack) -> dict[str, Any]:
-    """The parts of the rack file the report's pictures need, kept with the run."""
-    return {
-        "pdus": {
-            name: {
-                "outlets": d.outlets,
-                "phases": d.phases,
-                "rated_current_a": d.rated_current_a,
-                "derating_percent": d.derating_percent,
-            }
-            for name, d in rack.devices_of("pdu").items()
-        },
-        "switches": {name: {"ports": d.ports} for name, d in rack.devices_of("switch").items()},
-        "power": [
-            {"outlet": f.outlet, "load": f.load, "name": f.outlet_name, "phase": f.phase} for f in rack.power
-        ],
-        "cabling": [{"a": link.a, "b": link.b, "speed": link.speed} for link in rack.cabling],
-    }
+    """The parts of the rack file the report's pictures need, kept with the run.
+
+    Each device kind with a ``plan_key`` contributes its section (``pdus``, ``switches``...).
+    """
+    plan: dict[str, Any] = {}
+    for name, device in rack.devices.items():
+        kind = kinds.get(device.kind)
+        if kind.plan_key and kind.plan:
+            plan.setdefault(kind.plan_key, {})[name] = kind.plan(device)
+    plan["power"] = [
+        {"outlet": f.outlet, "load": f.load, "name": f.outlet_name, "phase": f.phase} for f in rack.power
+    ]
+    plan["cabling"] = [{"a": link.a, "b": link.b, "speed": link.speed} for link in rack.cabling]
+    return plan
 
 
 def _proc_stat(pid: int) -> list[str] | None:

@@ -2,7 +2,7 @@
 
 Run with the rack plugin and the station plugin::
 
-    pytest suites/electrical --rack fixtures/racks/demo.yaml --sim -p rackval.station_plugin
+    pytest suites/electrical --rack fixtures/racks/demo.yaml --sim
 
 Order matters: the instruments' identity and calibration come first, so a
 wrong or out-of-calibration instrument is reported before its readings are.

@@ -51,6 +51,16 @@ def soak_counters(
     return result
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("rackval", "rack validation").addoption(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"error-counter soak interval of the network suite (default {DEFAULT_SOAK_SECONDS:g} s)",
+    )
+
+
 @pytest.fixture(scope="session")
 def soak_seconds(request: pytest.FixtureRequest) -> float:
     value = request.config.getoption("--soak-seconds")

@@ -1,8 +1,10 @@
 """pytest plugin: record a rackval run in the results store as it happens; export it at the end.
 
-Active only with ``--rack``. Options: ``--results-db URL`` (default SQLite under
+Active only in a rack run. Options (declared by :mod:`rackval.plugin.core`):
+``--results-db URL`` (default SQLite under
 ``--results-dir``), ``--retest RUN`` (run only what failed or errored in RUN),
-``--junit FILE``, ``--ocptv FILE``, ``--html FILE``.
+and ``--NAME FILE`` per report format
+(:mod:`rackval.results.exporters`: ``--junit``, ``--ocptv``, ``--html``...).
 """
 
 from __future__ import annotations
@@ -11,49 +13,28 @@ import shlex
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rackval.items import Item
+from rackval.items import item_of
 from rackval.measurement import Measurement
-from rackval.plugin import RackvalState, rackval_state
-from rackval.results import FORMATS, export
+from rackval.plugin import RunState, rack_run
+from rackval.results.exporters import export
 from rackval.results.store import ResultsStore, StoreError, TestRecord, redact
 from rackval.run import RunInfo
 
-EXPORTS = FORMATS
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rackval-results", "rack validation results")
-    group.addoption(
-        "--results-db",
-        metavar="URL",
-        default=None,
-        help="results database URL (default: sqlite:///<results-dir>/results.db; "
-        "e.g. postgresql+psycopg://user@host/db)",
-    )
-    group.addoption("--retest", metavar="RUN", help="run only the tests that failed or errored in RUN")
-    group.addoption("--junit", metavar="FILE", help="write a JUnit XML report of the run")
-    group.addoption("--ocptv", metavar="FILE", help="write OCP Test & Validation JSON Lines")
-    group.addoption("--html", metavar="FILE", help="write a self-contained HTML report")
-
-
-@pytest.hookimpl(trylast=True)  # after rackval.plugin has loaded the rack
+@pytest.hookimpl(trylast=True)  # after rackval's core plugin has built the run configuration
 def pytest_configure(config: pytest.Config) -> None:
-    state = rackval_state(config)
+    state = rack_run(config)
     if state is None:
-        given = [f"--{o}" for o in ("results-db", "retest", *EXPORTS) if config.getoption(f"--{o}")]
-        if given:
-            raise pytest.UsageError(f"{', '.join(given)}: needs a rack run (--rack FILE)")
         return
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller records
     try:
-        store = ResultsStore.open(config.getoption("--results-db"), state.run.results_dir)
-        retest = config.getoption("--retest")
+        store = ResultsStore.open(state.config.results_db, state.run.results_dir)
+        retest = state.config.retest
         failed = None
         if retest:
             retest = store.resolve_run_id(retest)
@@ -83,10 +64,8 @@ class _Pending:
 
 def item_info(item: pytest.Item) -> tuple[str | None, str | None, str | None]:
     """(kind, id, device) of the rack item a test is parametrized over, if any."""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    for value in params.values():
-        if isinstance(value, Item):
-            return value.kind, value.id, value.device
+    for value in item_of(item):
+        return value.kind, value.id, value.device
     return None, None, None
 
 
@@ -122,7 +101,7 @@ class Recorder:
     def __init__(
         self,
         config: pytest.Config,
-        state: RackvalState,
+        state: RunState,
         store: ResultsStore,
         retest_of: str | None,
         failed: set[str] | None,
@@ -145,8 +124,10 @@ class Recorder:
         if self.retest_of:
             run.retest_of = self.retest_of
         self.run = run
-        argv = [sys.executable, "-m", "pytest", *self.config.invocation_params.args]
-        self.store.start_run(run, rack=self.state.rack, command_line=shlex.join(argv))
+        command_line = self.state.config.command_line or shlex.join(
+            [sys.executable, "-m", "pytest", *self.config.invocation_params.args]
+        )
+        self.store.start_run(run, rack=self.state.config.rack, command_line=command_line)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -223,12 +204,9 @@ class Recorder:
         outcome = run_outcome(self.outcomes, int(exitstatus))
         self.store.finish_run(self.run.run_id, outcome, exit_status=int(exitstatus))
         self.outcome = outcome
-        for fmt in EXPORTS:
-            target = self.config.getoption(f"--{fmt}")
-            if not target:
-                continue
+        for fmt, target in self.state.config.reports.items():
             try:
-                export(self.store, self.run.run_id, fmt, Path(target))
+                export(self.store, self.run.run_id, fmt, target)
             except Exception as exc:  # the run is stored; say what could not be written
                 self.export_errors.append(f"could not write the {fmt} report to {target}: {exc}")
         if self.export_errors and session.exitstatus == pytest.ExitCode.OK:

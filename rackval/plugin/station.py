@@ -1,5 +1,5 @@
-"""pytest plugin for the test station: ``--station``, the ``station`` and ``instruments``
-fixtures, and parametrization over the station's instruments and wiring.
+"""pytest plugin for the test station: the ``station`` and ``instruments`` fixtures,
+and parametrization over the station's instruments and wiring.
 
 A test argument named ``instrument`` runs once per station instrument (id: its
 name); ``wired_test_point`` once per wiring entry (id: the test point). Either
@@ -13,29 +13,16 @@ rack's endpoint under ``--sim``. Every driver used is put in its safe state
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from drivers.base import Target
 from rackval import registry
-from rackval.errors import ConfigError
+from rackval.devices import Bench, DeviceRegistry
 from rackval.model import TestPoint
-from rackval.plugin import rackval_state
-from rackval.station import (
-    InstrumentSpec,
-    Station,
-    Wiring,
-    check_against_rack,
-    load_station,
-    station_for_rack,
-)
-
-log = logging.getLogger("rackval")
+from rackval.plugin import rack_run, run_state
+from rackval.station import InstrumentSpec, Station, Wiring
 
 
 @dataclass(frozen=True)
@@ -89,11 +76,6 @@ class StationState:
 STATE = pytest.StashKey[StationState]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rackval", "rack validation")
-    group.addoption("--station", metavar="FILE", help="station file (default: the rack file's station:)")
-
-
 def _instrument_kinds(station: Station) -> dict[str, str]:
     return {
         name: getattr(registry.load(registry.DRIVERS, spec.driver), "kind", "instrument")
@@ -101,34 +83,16 @@ def _instrument_kinds(station: Station) -> dict[str, str]:
     }
 
 
-def _load(config: pytest.Config) -> StationState | None:
-    path = config.getoption("--station")
-    state = rackval_state(config)
-    if state is not None:
-        station = station_for_rack(state.rack, path)
-    elif path:
-        station = load_station(path)
-    else:
-        return None
-    if station is None:
-        return None
-    if state is not None and state.run.station_id == "unconfigured":
-        state.run.station_id = station.station.id
-    return StationState(station, _instrument_kinds(station))
-
-
-@pytest.hookimpl(trylast=True)  # after rackval's plugin has loaded the rack
+@pytest.hookimpl(trylast=True)  # after rackval's core plugin has built the run configuration
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "wired(instrument=KIND, test_point=KIND): only station instruments/wiring of these kinds",
     )
-    try:
-        st = _load(config)
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    if st is not None:
-        config.stash[STATE] = st
+    state = run_state(config)
+    if state is not None and state.config.station is not None:
+        station = state.config.station
+        config.stash[STATE] = StationState(station, _instrument_kinds(station))
 
 
 def station_state(config: pytest.Config) -> StationState | None:
@@ -160,10 +124,10 @@ def wired_test_points(
     st = station_state(config)
     if st is None:
         return []
-    rack_state = rackval_state(config)
+    rack_state = rack_run(config)
     points = []
     for name, wire in st.station.wiring.items():
-        spec = rack_state.rack.test_points.get(wire.test_point) if rack_state else None
+        spec = rack_state.config.rack.test_points.get(wire.test_point) if rack_state else None
         if kind is not None and st.kinds[name] != kind:
             continue
         if test_point_kind is not None and (spec is None or spec.kind != test_point_kind):
@@ -198,77 +162,19 @@ def station(request: pytest.FixtureRequest) -> Station:
     return st.station
 
 
-class StationInstruments:
-    """Drivers of the station's instruments by name, created on first use."""
-
-    def __init__(self, station: Station, overlay: dict[str, dict[str, Any]] | None) -> None:
-        self.station = station
-        self.overlay = overlay
-        self._drivers: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def target(self, name: str) -> Target:
-        spec = self.station.instruments[name]
-        endpoint: dict[str, Any] = {}
-        if self.overlay is not None:
-            if name not in self.overlay:
-                raise ConfigError(f"{name}: the simulated rack does not simulate this instrument")
-            endpoint = self.overlay[name]
-        options = {
-            "kind": "instrument",
-            "driver": spec.driver,
-            "resource": endpoint.get("resource", spec.resource),
-            "visa_library": spec.visa_library,
-            "timeout_ms": spec.timeout_ms,
-            "read_termination": spec.read_termination,
-            "write_termination": spec.write_termination,
-            "expected": spec.expected.model_dump(),
-        }
-        return Target(
-            name=name,
-            host=endpoint.get("host", ""),
-            port=int(endpoint.get("port", 0)),
-            options=options,
-            timeout_s=spec.timeout_ms / 1000,
-            retries=0,
-        )
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self.station.instruments:
-            raise KeyError(f"no instrument named {name!r} in station {self.station.station.id}")
-        with self._lock:
-            if name not in self._drivers:
-                cls = registry.load(registry.DRIVERS, self.station.instruments[name].driver)
-                self._drivers[name] = cls(self.target(name), None)
-            return self._drivers[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.station.instruments
-
-    def close(self) -> list[str]:
-        """Safe state and close every driver used; returns the problems (never raises)."""
-        problems = []
-        for name, drv in list(self._drivers.items()):
-            try:
-                drv.close()
-            except Exception as exc:
-                problems.append(f"{name}: {exc}")
-                log.warning("%s: could not close: %s", name, exc)
-        self._drivers.clear()
-        return problems
-
-
 @pytest.fixture(scope="session")
-def instruments(request: pytest.FixtureRequest, station: Station) -> Iterator[StationInstruments]:
-    """The station's instrument drivers; all left in their safe state at session end."""
-    state = rackval_state(request.config)
-    overlay = None
-    if state is not None:
-        request.getfixturevalue("rack")  # starts the simulated rack under --sim
-        check_against_rack(station, state.rack)
-        overlay = state.session.overlay or None if state.session is not None else None
-    bench = StationInstruments(station, overlay)
+def instruments(request: pytest.FixtureRequest, station: Station) -> Iterator[Bench]:
+    """The station's instrument drivers by name; all left in their safe state at session end.
+
+    In a rack run they are the rack session's (reached through the simulated
+    rack under ``--sim``, closed with it); without a rack, a registry of the bench alone.
+    """
+    if rack_run(request.config) is not None:
+        session = request.getfixturevalue("rack")  # starts the simulated rack under --sim
+        yield Bench(session.devices)
+        return
+    devices = DeviceRegistry(None, station)
     try:
-        yield bench
+        yield Bench(devices)
     finally:
-        bench.close()
+        devices.close()

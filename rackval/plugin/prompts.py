@@ -1,4 +1,4 @@
-"""pytest plugin: the ``operator`` fixture (manual steps) and the ``--answers`` option.
+"""pytest plugin: the ``operator`` fixture (manual steps), answered from ``--answers`` FILE.
 
 Prompts work while pytest captures output: asking suspends pytest's capture
 (stdin included, as pytest's own debugger does) and pauses rackval's live
@@ -9,7 +9,6 @@ the answers file fails its test at once.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -17,6 +16,7 @@ from contextlib import contextmanager, nullcontext
 import pytest
 
 from rackval.errors import ConfigError
+from rackval.plugin import run_state
 from rackval.prompts import (
     Answers,
     NotInteractive,
@@ -31,18 +31,10 @@ ANSWERS = pytest.StashKey[Answers | None]()
 PROGRESS_PLUGIN = "rackval-progress"  # rackval.progress registers itself under this name
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rackval", "rack validation")
-    group.addoption(
-        "--answers",
-        metavar="FILE",
-        default=os.environ.get("RACKVAL_ANSWERS") or None,
-        help="answers to operator prompts (for non-interactive runs)",
-    )
-
-
+@pytest.hookimpl(trylast=True)  # after rackval's core plugin has built the run configuration
 def pytest_configure(config: pytest.Config) -> None:
-    path = config.getoption("--answers")
+    state = run_state(config)
+    path = state.config.answers if state is not None else None
     try:
         config.stash[ANSWERS] = load_answers(path) if path else None
     except ConfigError as exc:

@@ -7,11 +7,9 @@ Hooks live here; fixtures are thin and call plain functions elsewhere
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,34 +17,16 @@ import pytest
 
 from drivers.errors import DeviceError
 from rackval import hookspecs
+from rackval.config import RunConfig, build_run_config
 from rackval.errors import ConfigError
-from rackval.items import ITEM_KINDS, Item, items_of
-from rackval.journal import journal_path
-from rackval.limits import Limit, LimitsFile, load_limits
+from rackval.items import Item, item_kinds, item_of, items_of
+from rackval.journal import Change, journal_path
+from rackval.limits import Limit, LimitsFile
 from rackval.measurement import Measurement, judge
-from rackval.model import Rack, load_rack, resolve_include
-from rackval.run import RunInfo
+from rackval.plugin import RUN_STATE, RunState, rack_run
+from rackval.results.exporters import exporters
+from rackval.safestate import describe
 from rackval.session import FATAL_DEVICE_ERRORS, RackSession
-
-
-@dataclass
-class RackvalState:
-    """Everything the plugin knows for this pytest session (kept in ``config.stash``)."""
-
-    rack: Rack
-    limits: LimitsFile
-    limits_path: Path
-    scenarios: list[Path]
-    simulate: bool
-    endpoints_file: Path | None
-    devices: set[str]
-    run: RunInfo
-    session: RackSession | None = None
-    sim: Any = None  # rackval.simprocess.SimProcess when simulating
-    measurements: dict[str, list[Measurement]] = field(default_factory=dict)
-
-
-STATE = pytest.StashKey[RackvalState]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -54,6 +34,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Every option of rackval's plugins (defaults from the environment: :mod:`rackval.config`)."""
     group = parser.getgroup("rackval", "rack validation")
     group.addoption("--rack", metavar="FILE", help="rack file describing the rack under test")
     group.addoption(
@@ -70,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="use a simulated rack that is already running (the file `rackval sim --ready-file` wrote)",
     )
     group.addoption("--limits", metavar="FILE", help="limits file (default: the rack file's)")
+    group.addoption("--station", metavar="FILE", help="station file (default: the rack file's station:)")
     group.addoption(
         "--device",
         action="append",
@@ -77,65 +59,72 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="only test items of this device",
     )
-    group.addoption("--operator", default=os.environ.get("RACKVAL_OPERATOR", "unknown"))
-    group.addoption("--station-id", default=os.environ.get("RACKVAL_STATION", "unconfigured"))
-    group.addoption("--results-dir", default=os.environ.get("RACKVAL_RESULTS_DIR", "results"))
+    group.addoption("--operator", default=None, help="operator id (default: $RACKVAL_OPERATOR)")
+    group.addoption(
+        "--station-id", default=None, help="station id (default: $RACKVAL_STATION, the station's)"
+    )
+    group.addoption(
+        "--results-dir", default=None, help="results folder (default: $RACKVAL_RESULTS_DIR, results)"
+    )
     group.addoption(
         "--test-timeout",
         type=float,
-        default=float(os.environ.get("RACKVAL_TEST_TIMEOUT", "120")),
-        metavar="SECONDS",
-        help="overall time limit of each rack test (default 120 s)",
-    )
-    group.addoption(
-        "--soak-seconds",
-        type=float,
         default=None,
         metavar="SECONDS",
-        help="error-counter soak interval of the network suite (default: the suite's, 2 s)",
+        help="overall time limit of each rack test (default: $RACKVAL_TEST_TIMEOUT, 120 s)",
     )
     group.addoption("--run-id", default=None, help="use this run id (for tools that start the run)")
+    group.addoption(
+        "--answers", metavar="FILE", default=None, help="answers to operator prompts (non-interactive runs)"
+    )
+    results = parser.getgroup("rackval-results", "rack validation results")
+    results.addoption(
+        "--results-db",
+        metavar="URL",
+        default=None,
+        help="results database URL (default: sqlite:///<results-dir>/results.db; "
+        "e.g. postgresql+psycopg://user@host/db)",
+    )
+    results.addoption("--retest", metavar="RUN", help="run only the tests that failed or errored in RUN")
+    for exporter in exporters().values():
+        results.addoption(
+            f"--{exporter.name}", metavar="FILE", help=f"write {exporter.help or exporter.name}"
+        )
 
 
-def _load_state(config: pytest.Config) -> RackvalState | None:
-    rack_file = config.getoption("--rack")
+def config_from_options(config: pytest.Config) -> RunConfig:
+    """The run configuration of a plain ``pytest --rack FILE ...`` session."""
+    opt = config.getoption
+    rack_file = opt("--rack")
+    reports = {name: Path(opt(f"--{name}")) for name in exporters() if opt(f"--{name}")}
     if not rack_file:
-        return None
-    rack = load_rack(rack_file)
-    limits_ref = config.getoption("--limits")
-    limits_path = (
-        Path(limits_ref).resolve()
-        if limits_ref
-        else resolve_include(rack.base_dir, rack.limits, what=f"{Path(rack_file).name}: limits")
-    )
-    limits = load_limits(limits_path)
-    sim_values = config.getoption("--sim") or []
-    devices = set(config.getoption("--device") or [])
-    unknown = devices - set(rack.devices)
-    if unknown:
-        raise ConfigError(f"--device: no device named {', '.join(sorted(unknown))} in {rack_file}")
-    run = RunInfo(
-        rack_serial=rack.rack.serial,
-        rack_model=rack.rack.model,
-        plan_version=rack.rack.plan_version,
-        limits_file=str(limits_path),
-        limits_version=limits.version,
-        station_id=config.getoption("--station-id"),
-        operator_id=config.getoption("--operator"),
-        results_dir=Path(config.getoption("--results-dir")),
-    )
-    if config.getoption("--run-id"):
-        run.run_id = config.getoption("--run-id")
-    return RackvalState(
-        rack=rack,
-        limits=limits,
-        limits_path=limits_path,
-        scenarios=[Path(s).resolve() for s in sim_values if s],
+        given = [f"--{o}" for o in ("results-db", "retest") if opt(f"--{o}")] + [f"--{r}" for r in reports]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: needs a rack run (--rack FILE)")
+    sim_values = opt("--sim") or []
+    return build_run_config(
+        rack_file,
+        limits=opt("--limits"),
+        station_file=opt("--station"),
+        scenarios=[Path(s) for s in sim_values if s],
         simulate=bool(sim_values),
-        endpoints_file=Path(config.getoption("--endpoints")) if config.getoption("--endpoints") else None,
-        devices=devices,
-        run=run,
+        endpoints_file=opt("--endpoints"),
+        devices=opt("--device") or [],
+        results_dir=opt("--results-dir"),
+        results_db=opt("--results-db"),
+        reports=reports,
+        retest=opt("--retest"),
+        answers=opt("--answers"),
+        operator=opt("--operator"),
+        station_id=opt("--station-id"),
+        test_timeout_s=opt("--test-timeout"),
+        run_id=opt("--run-id"),
     )
+
+
+def given_run_config(config: pytest.Config) -> RunConfig | None:
+    """The RunConfig ``rackval run`` handed to ``pytest.main`` as a plugin object, if any."""
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, RunConfig)), None)
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
@@ -147,28 +136,24 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "destructive: changes the rack's state; restores it in teardown")
     try:
-        state = _load_state(config)
+        run_config = given_run_config(config) or config_from_options(config)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if state is None:
-        return
-    config.stash[STATE] = state
-    if threading.current_thread() is threading.main_thread():
+    run = run_config.run_info() if run_config.rack is not None else None
+    config.stash[RUN_STATE] = RunState(run_config, run)
+    if run is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
 
-def rackval_state(config: pytest.Config) -> RackvalState | None:
-    return config.stash.get(STATE, None)
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    kinds = [name for name in ITEM_KINDS if name in metafunc.fixturenames]
-    if not kinds:
+    """Parametrize a test over the rack items its arguments name (``outlet``, ``port``, ``pdu``...)."""
+    names = [name for name in item_kinds() if name in metafunc.fixturenames]
+    if not names:
         return
-    state = rackval_state(metafunc.config)
-    for kind in kinds:
-        items = items_of(state.rack, kind, state.devices) if state else []
-        metafunc.parametrize(kind, items, ids=[i.id for i in items])
+    state = rack_run(metafunc.config)
+    for name in names:
+        items = items_of(state.config.rack, name, state.config.devices) if state else []
+        metafunc.parametrize(name, items, ids=[i.id for i in items])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -178,17 +163,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the rack and its result is still recorded; a test may set its own
     ``@pytest.mark.timeout``.
     """
-    state = rackval_state(config)
+    state = rack_run(config)
     if state is None:
         return
-    limit = config.getoption("--test-timeout")
     for item in items:
-        if item.get_closest_marker("timeout") is None and _item_devices(item):
-            item.add_marker(pytest.mark.timeout(limit, method="signal"))
+        if item.get_closest_marker("timeout") is None and item_of(item):
+            item.add_marker(pytest.mark.timeout(state.config.test_timeout_s, method="signal"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    state = rackval_state(session.config)
+    state = rack_run(session.config)
     if state is not None:
         session.config.hook.pytest_rackval_run_started(run=state.run)
 
@@ -196,32 +180,36 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # -- fixtures ----------------------------------------------------------------
 
 
-def _start_session(config: pytest.Config, state: RackvalState) -> RackSession:
+def _start_session(state: RunState) -> RackSession:
+    """Connect to the rack: a running simulated rack, one started for the session, or the real one."""
+    config = state.config
     overlay = None
-    if state.endpoints_file is not None:
-        info = json.loads(state.endpoints_file.read_text())
+    if config.endpoints_file is not None:
+        info = json.loads(config.endpoints_file.read_text())
         overlay = info["devices"]
         state.run.scenario = info.get("scenario")
-    elif state.simulate:
+    elif config.simulate:
         from rackval.simprocess import start_sim_process
 
-        station = config.getoption("--station", default=None)  # rackval.station_plugin's option
-        state.sim = start_sim_process(
-            state.rack.source, state.scenarios, station=Path(station).resolve() if station else None
-        )
+        state.sim = start_sim_process(config.rack.source, config.scenarios, station=config.station_file)
         overlay = state.sim.overlay
         state.run.scenario = state.sim.info.get("scenario")
-    journal = journal_path(state.run.results_dir, state.rack.rack.serial, state.run.run_id)
-    return RackSession(state.rack, overlay, journal_path=journal)
+    journal = journal_path(state.run.results_dir, config.rack.rack.serial, state.run.run_id)
+    return RackSession(config.rack, overlay, journal_path=journal, station=config.station)
+
+
+def _needs_rack(request: pytest.FixtureRequest) -> RunState:
+    state = rack_run(request.config)
+    if state is None:
+        raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
+    return state
 
 
 @pytest.fixture(scope="session")
 def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     """The rack under test: drivers per device (lazily connected) and snapshots."""
-    state = rackval_state(request.config)
-    if state is None:
-        raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
-    state.session = _start_session(request.config, state)
+    state = _needs_rack(request)
+    state.session = _start_session(state)
     try:
         yield state.session
     finally:
@@ -232,10 +220,7 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
 
 @pytest.fixture(scope="session")
 def limits(request: pytest.FixtureRequest) -> LimitsFile:
-    state = rackval_state(request.config)
-    if state is None:
-        raise pytest.UsageError("this test needs a rack: pass --rack FILE")
-    return state.limits
+    return _needs_rack(request).config.limits
 
 
 class Measure:
@@ -245,9 +230,9 @@ class Measure:
     without ``limit`` the limit named like the measurement is taken from the limits file.
     """
 
-    def __init__(self, request: pytest.FixtureRequest, state: RackvalState) -> None:
+    def __init__(self, request: pytest.FixtureRequest, limits: LimitsFile) -> None:
         self._request = request
-        self._state = state
+        self._limits = limits
         self.taken: list[Measurement] = []
         self._labels: dict[int, str] = {}
 
@@ -265,11 +250,10 @@ class Measure:
         item_id = item.id if isinstance(item, Item) else item
         label = item.label if isinstance(item, Item) else item_id
         device = device or (item.device if isinstance(item, Item) else item_id.split("/", 1)[0])
-        limit = limit if limit is not None else self._state.limits.get(name)
+        limit = limit if limit is not None else self._limits.get(name)
         m = judge(name, value, limit=limit, device=device, item=item_id, units=units)
         self.taken.append(m)
         node = self._request.node
-        self._state.measurements.setdefault(node.nodeid, []).append(m)
         node.user_properties.append((f"measurement:{name}", f"{m.value} {m.units}".strip()))
         self._request.config.hook.pytest_rackval_measurement(measurement=m, nodeid=node.nodeid)
         self._labels[id(m)] = label
@@ -292,36 +276,31 @@ class Measure:
 
 @pytest.fixture
 def measure(request: pytest.FixtureRequest) -> Measure:
-    state = rackval_state(request.config)
-    if state is None:
-        raise pytest.UsageError("this test needs a rack: pass --rack FILE")
-    return Measure(request, state)
+    return Measure(request, _needs_rack(request).config.limits)
 
 
 class Restorer:
-    """Undo stack for a destructive test: journal the change, restore it in teardown."""
+    """Undo stack of one destructive test: each change is journaled first, put back in teardown.
+
+    What a change is and how it is undone belongs to the device's kind
+    (``rackval.kinds.DeviceKind.undo``): ``restore.change("pdu-a", "outlet", 7)``.
+    """
 
     def __init__(self, session: RackSession) -> None:
         self._session = session
-        self._undo: list[tuple[Any, Any]] = []
+        self._undo: list[tuple[str, Callable[[], None]]] = []
+
+    def change(self, device: str, what: str, target: Any) -> Change:
+        """Remember what ``target`` of ``device`` is now; it is put back after the test."""
+        change = self._session.safe_state.begin(device, what, target)
+        self._undo.append((describe(change), lambda: self._session.safe_state.restore(change)))
+        return change
 
     def outlet(self, device: str, index: int) -> None:
-        """Remember outlet ``index``'s current state; it is put back after the test."""
-        pdu = self._session.driver(device)
-        before = pdu.outlet(index).state
-        change = (
-            self._session.journal.begin(device, "outlet", index, before) if self._session.journal else None
-        )
+        """Remember outlet ``index``'s current state (``change(device, "outlet", index)``)."""
+        self.change(device, "outlet", index)
 
-        def undo() -> None:
-            pdu.set_outlet(index, before)
-            self._session.invalidate(device)
-            if change is not None:
-                self._session.journal.restored(change)
-
-        self._undo.append((f"{device} outlet {index} -> {before}", undo))
-
-    def add(self, description: str, undo: Any) -> None:
+    def add(self, description: str, undo: Callable[[], None]) -> None:
         """Register any other undo action (instrument outputs...)."""
         self._undo.append((description, undo))
 
@@ -361,19 +340,14 @@ def restore(rack: RackSession) -> Iterator[Restorer]:
 # -- reporting ---------------------------------------------------------------
 
 
-def _item_devices(item: pytest.Item) -> set[str]:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return {p.device for p in params.values() if isinstance(p, Item)}
-
-
 def _with_item(item: pytest.Item, message: str) -> str:
     """Prefix ``message`` with the rack items the test is about, unless it names them already.
 
     A device error names the device and operation; the technician also needs
     the item (outlet, port, test point) the failing test was checking.
     """
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    labels = [p.label for p in params.values() if hasattr(p, "label") and hasattr(p, "id")]
+    params = getattr(getattr(item, "callspec", None), "params", {}).values()
+    labels = [p.label for p in params if hasattr(p, "label") and hasattr(p, "id")]  # rack and bench items
     missing = [label for label in labels if label not in message]
     return f"{', '.join(missing)}: {message}" if missing else message
 
@@ -381,10 +355,10 @@ def _with_item(item: pytest.Item, message: str) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """Fail at once a test whose device already proved unreachable this session."""
-    state = rackval_state(item.config)
+    state = rack_run(item.config)
     if state is None or state.session is None:
         return
-    for device in _item_devices(item):
+    for device in {i.device for i in item_of(item)}:
         error = state.session.broken(device)
         if error is not None:
             pytest.fail(_with_item(item, f"{error} (earlier in this run; not retried)"), pytrace=False)
@@ -401,7 +375,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     if excinfo is None or not isinstance(excinfo.value, DeviceError | ConfigError):
         return None
     error = excinfo.value
-    state = rackval_state(item.config)
+    state = rack_run(item.config)
     if isinstance(error, FATAL_DEVICE_ERRORS) and state and state.session:
         state.session.mark_broken(error.device, error)
     sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
