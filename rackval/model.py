@@ -171,7 +171,7 @@ class Rack(StrictModel):
 
 def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
     """Cross-references pydantic cannot check field by field: (location, message) pairs."""
-    from rackval.kinds import ENDS_LINKS, FEEDS_OUTLETS
+    from rackval.kinds import ENDS_LINKS, FEEDS_OUTLETS, get
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     pdus = rack.devices_providing(FEEDS_OUTLETS)
@@ -208,6 +208,10 @@ def reference_problems(rack: Rack) -> list[tuple[tuple[str | int, ...], str]]:
             seen_ports.setdefault(end, i)
         if link.ends[0][0] not in switches and link.ends[1][0] not in switches:
             problems.append((("cabling", i), "a link needs a switch on at least one end"))
+    for name, device in rack.devices.items():
+        references = get(device.kind).references
+        for loc, message in references(rack, name, device) if references else []:
+            problems.append((("devices", name, *loc), message))
     for name, tp in rack.test_points.items():
         for j, ref in enumerate(tp.fed_by):
             dev, _, idx = ref.partition("/")

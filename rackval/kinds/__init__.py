@@ -97,6 +97,9 @@ class DeviceKind:
     plan_key: str | None = None  # the rack plan kept with a run: section name...
     plan: Callable[[Any], dict[str, Any]] | None = None  # ...and what of a device goes in it
     station: bool = False  # station files may declare devices of this kind (bench instruments)
+    # cross-references of one device entry to the rest of the rack: (rack, name, device) ->
+    # [(location under the device, message)], reported as file:line: devices.NAME.LOCATION: message
+    references: Callable[[Rack, str, Any], list[tuple[tuple[str | int, ...], str]]] | None = None
 
     def endpoint_text(self, device: Any, endpoint: Mapping[str, Any]) -> str:
         """Where the device is, for a technician (``10.0.0.5:161``, a VISA resource...)."""
