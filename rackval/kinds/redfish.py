@@ -106,7 +106,7 @@ class BmcDevice(StrictModel):
 
 class ShelfSpec(StrictModel):
     psus: PositiveInt
-    redundancy: Annotated[NonNegativeInt, Field(description="PSUs that may fail with the load still carried")] = 1
+    redundancy: NonNegativeInt = 1  # PSUs that may fail with the load still carried
     output_voltage_v: PositiveFloat = 48.0
     rated_power_w: PositiveFloat = Field(description="output power of one PSU")
 
