@@ -175,6 +175,18 @@ def _hosts_exist(rack: Any, name: str, device: Any) -> list[tuple[tuple[str | in
     return problems
 
 
+def tray_firmware_items(rack: Any) -> list[Any]:
+    """Item kind ``tray_firmware``: one per tray and component whose version the rack file names."""
+    from rackval.items import Item
+
+    return [
+        Item("tray_firmware", f"{name}/{component}", name, (component, version))
+        for name, device in rack.devices_of("bmc").items()
+        for component in COMPONENTS
+        if (version := getattr(device.inventory.firmware, component))
+    ]
+
+
 def _reset(driver: Any, _target: Any, state: Any) -> None:
     driver.set_power(state)
 
@@ -187,6 +199,7 @@ BMC = DeviceKind(
     target=target,
     protocol="redfish",
     undo={"power": SYSTEM_POWER},
+    items={"tray_firmware": tray_firmware_items},
     references=_hosts_exist,
     plan_key="trays",
     plan=lambda d: {"host": d.host, "gpus": d.inventory.gpus},

@@ -1,0 +1,1 @@
+"""power_shelf acceptance suite (Redfish)."""

@@ -1,0 +1,1 @@
+"""sequencing acceptance suite (Redfish)."""
