@@ -4,10 +4,17 @@ Faithful to the PowerNet-MIB, not to our driver. It serves what a real unit
 serves for this subset:
 
 * MIB-II ``system`` (sysDescr in the Network Management Card's format,
-  sysObjectID = rPDU2 product OID .1.3.6.1.4.1.318.1.3.4.5, sysUpTime...);
-* legacy ``rPDU`` (.1.3.6.1.4.1.318.1.1.12): rPDUIdent, rPDULoadStatusTable
-  (tenths of amps per phase), rPDUOutletControlTable and rPDUOutletStatusTable
-  (note: legacy status is outletStatusOn(1)/outletStatusOff(2));
+  sysObjectID = masterSwitchrPDU2 .1.3.6.1.4.1.318.1.3.4.6, what AP8xxx units
+  report; .4.5 is masterSwitchrPDU, the first-generation AP79xx; sysUpTime...);
+* legacy ``sPDU`` masterswitch (.1.3.6.1.4.1.318.1.1.4): sPDUIdent,
+  sPDUMasterControl (sPDUMasterControlSwitch, sPDUMasterState/Pending strings),
+  sPDUMasterConfig, sPDUOutletControlTable (sPDUOutletCtl reads outletOn(1)/
+  outletOff(2), writes outletOn(1), outletOff(2), outletReboot(3),
+  outletOnWithDelay(5), outletOffWithDelay(6), outletRebootWithDelay(7);
+  outletUnknown(4) is refused), sPDUOutletConfigTable (names, delays);
+* legacy ``rPDU`` (.1.3.6.1.4.1.318.1.1.12): rPDUIdent, rPDULoadDevice,
+  rPDULoadStatusTable (tenths of amps per phase), rPDUOutletControlTable and
+  rPDUOutletStatusTable (note: legacy status is outletStatusOn(1)/outletStatusOff(2));
 * ``rPDU2`` (.1.3.6.1.4.1.318.1.1.26): ident, device config/properties/status/
   control, phase config/properties/status, outlet switched config/properties/
   status/control, outlet metered config/properties/status (the last table).
@@ -18,7 +25,7 @@ immediateReboot(3), outletUnknown(4), delayedOn(5), delayedOff(6),
 delayedReboot(7), cancelPendingCommand(8); currents in tenths of amps; phase
 voltage in volts; phase power in hundredths of kW; outlet power in watts.
 
-A SET through either control table switches the outlet in the shared
+A SET through any of the three control tables switches the outlet in the shared
 :class:`~simulators.state.RackState`. ``immediateReboot`` turns the outlet off
 and back on after rPDU2OutletSwitchedConfigRebootDuration seconds (default 1 s
 here; configurable on the real unit too).
@@ -45,9 +52,13 @@ from simulators.snmp_agent import MibTree, SetError, SnmpAgent, UsmUser, WrongVa
 from simulators.state import RackState
 
 SYSTEM = "1.3.6.1.2.1.1"
+SPDU = "1.3.6.1.4.1.318.1.1.4"  # masterswitch: the legacy sPDU tables every APC PDU still serves
 RPDU = "1.3.6.1.4.1.318.1.1.12"
 RPDU2 = "1.3.6.1.4.1.318.1.1.26"
-SYS_OBJECT_ID = "1.3.6.1.4.1.318.1.3.4.5"  # rPDU2 product (as NUT's apc-pdu-mib matches it)
+# PowerNet-MIB products.system.masterSwitch: masterSwitchMSP(4), masterSwitchrPDU(5),
+# masterSwitchrPDU2(6). NUT's apc-pdu-mib labels these one off; fence_apc_snmp keys
+# ".4.6" to "Master Switch with firmware v6.x" (sPDU status, rPDU control).
+SYS_OBJECT_ID = "1.3.6.1.4.1.318.1.3.4.6"
 
 NOMINAL_VOLTS = 230
 POWER_FACTOR = 0.95
@@ -65,6 +76,26 @@ RPDU2_COMMANDS = {
     6: "delayedOff",
     7: "delayedReboot",
     8: "cancel",
+}
+# sPDUOutletCtl (write): outletUnknown(4) is a read-only value ("badValue" on a SET)
+SPDU_COMMANDS = {
+    1: "on",
+    2: "off",
+    3: "reboot",
+    5: "delayedOn",
+    6: "delayedOff",
+    7: "delayedReboot",
+}
+# sPDUMasterControlSwitch: turnAllOnNow(1), turnAllOnSequence(2), turnAllOffNow(3),
+# rebootAllNow(4), rebootAllSequence(5), noCommand(6), turnAllOffSequence(7)
+SPDU_MASTER_COMMANDS = {
+    1: "on",
+    2: "delayedOn",
+    3: "off",
+    4: "reboot",
+    5: "delayedReboot",
+    6: None,
+    7: "delayedOff",
 }
 RPDU_COMMANDS = {
     1: "on",
@@ -182,6 +213,7 @@ class ApcPduModel:
             "location": f"{ctx.rack.rack.serial}",
         }
         self.device_name = name
+        self.master_config = {"power_on": 0, "reboot": DEFAULT_REBOOT_DURATION_S}
         self.tree = MibTree()
         self._build()
 
@@ -260,6 +292,8 @@ class ApcPduModel:
         )
         t.add_scalar(f"{SYSTEM}.7", Integer32, lambda: 72)
 
+        self._build_masterswitch(text_setter)
+
         # legacy rPDU: ident
         ident = f"{RPDU}.1"
         t.add_scalar(f"{ident}.1", OctetString, lambda: self.device_name)
@@ -271,6 +305,29 @@ class ApcPduModel:
         t.add_scalar(f"{ident}.7", Integer32, lambda: rated)
         t.add_scalar(f"{ident}.8", Integer32, lambda: self.outlet_count)
         t.add_scalar(f"{ident}.9", Integer32, lambda: self.phase_count)
+        t.add_scalar(f"{ident}.10", Integer32, lambda: 0)  # rPDUIdentDeviceNumBreakers
+        t.add_scalar(f"{ident}.11", Integer32, lambda: 0)  # rPDUIdentDeviceBreakerRating
+        t.add_scalar(f"{ident}.12", Integer32, lambda: 2)  # orientation: orientVertical(2)
+        t.add_scalar(f"{ident}.13", Integer32, lambda: 1)  # outlet layout: seqPhaseToNeutral(1)
+        t.add_scalar(f"{ident}.14", Integer32, lambda: 1)  # display: displayNormal(1)
+        t.add_scalar(  # rPDUIdentDeviceLinetoLineVoltage (volts)
+            f"{ident}.15", Integer32, lambda: 400 if self.phase_count == 3 else NOMINAL_VOLTS
+        )
+        t.add_scalar(f"{ident}.16", Integer32, lambda: self.total_hundredths_kw() * 10)  # watts
+        t.add_scalar(f"{ident}.17", Integer32, lambda: round(POWER_FACTOR * 1000))  # thousandths
+        t.add_scalar(  # rPDUIdentDevicePowerVA
+            f"{ident}.18",
+            Integer32,
+            lambda: round(sum(self.phase_current(p) for p in phases) * NOMINAL_VOLTS),
+        )
+        # legacy rPDU: rPDULoadDevice (scalars; no banks on this model)
+        ldev = f"{RPDU}.2.1"
+        t.add_scalar(f"{ldev}.1", Integer32, lambda: rated)  # rPDULoadDevMaxPhaseLoad
+        t.add_scalar(f"{ldev}.2", Integer32, lambda: self.phase_count)  # rPDULoadDevNumPhases
+        t.add_scalar(f"{ldev}.3", Integer32, lambda: 0)  # rPDULoadDevMaxBankLoad
+        t.add_scalar(f"{ldev}.4", Integer32, lambda: 0)  # rPDULoadDevNumBanks
+        t.add_scalar(f"{ldev}.5", Integer32, lambda: 0)  # rPDULoadDevBankTableSize
+        t.add_scalar(f"{ldev}.7", Integer32, lambda: 0)  # rPDULoadDevMaxOutletTableSize
         # legacy rPDU: rPDULoadStatusTable (phase rows; load in tenths of amps)
         load = f"{RPDU}.2.3.1.1"
         t.add_column(f"{load}.1", phases, Integer32, lambda p: p)
@@ -523,6 +580,83 @@ class ApcPduModel:
         for col, (syntax, getter) in metered.items():
             t.add_column(f"{me}.3.1.{col}", outlets, syntax, getter)
 
+    def _build_masterswitch(self, text_setter: Callable[..., Callable[[Any], None]]) -> None:
+        """The legacy sPDU (masterswitch) group, a view of the same outlets and settings."""
+        t = self.tree
+        o = self.outlets
+        outlets = range(1, self.outlet_count + 1)
+        # sPDUIdent
+        t.add_scalar(f"{SPDU}.1.1", OctetString, lambda: "02")  # sPDUIdentHardwareRev
+        t.add_scalar(f"{SPDU}.1.2", OctetString, lambda: self.firmware)  # sPDUIdentFirmwareRev
+        t.add_scalar(f"{SPDU}.1.3", OctetString, lambda: "04/11/2023")  # sPDUIdentDateOfManufacture
+        t.add_scalar(f"{SPDU}.1.4", OctetString, lambda: self.model)  # sPDUIdentModelNumber
+        t.add_scalar(f"{SPDU}.1.5", OctetString, lambda: self.serial)  # sPDUIdentSerialNumber
+        # sPDUMasterControl: the switch reads noCommand(6); state/pending as 4-character cells
+        t.add_scalar(f"{SPDU}.2.1", Integer32, lambda: 6, self._master_command)
+        t.add_scalar(
+            f"{SPDU}.2.2", OctetString, lambda: "".join("On  " if o.is_on(i) else "Off " for i in outlets)
+        )
+        t.add_scalar(
+            f"{SPDU}.2.3", OctetString, lambda: "".join("Yes " if o.pending(i) else "No  " for i in outlets)
+        )
+        # sPDUMasterConfig: power-on delay, reboot delay (seconds), PDU name
+        master = self.master_config
+        t.add_scalar(f"{SPDU}.3.1", Integer32, lambda: master["power_on"], self._master_setter("power_on"))
+        t.add_scalar(f"{SPDU}.3.2", Integer32, lambda: master["reboot"], self._master_setter("reboot"))
+
+        def set_pdu_name(value: Any) -> None:
+            store = {"name": self.device_name}
+            text_setter(store, "name", 20)(value)
+            self.device_name = store["name"]
+
+        t.add_scalar(f"{SPDU}.3.3", OctetString, lambda: self.device_name, set_pdu_name)
+        # sPDUOutletControlTable
+        t.add_scalar(f"{SPDU}.4.1", Integer32, lambda: self.outlet_count)
+        ctl = f"{SPDU}.4.2.1"
+        t.add_column(f"{ctl}.1", outlets, Integer32, lambda i: i)
+        t.add_column(f"{ctl}.2", outlets, Integer32, lambda i: 1 if o.pending(i) else 2)
+        t.add_column(f"{ctl}.3", outlets, Integer32, lambda i: 1 if o.is_on(i) else 2, self._spdu_command)
+        t.add_column(f"{ctl}.4", outlets, OctetString, lambda i: o.names[i])
+        # sPDUOutletConfigTable (the same delays and names the rPDU2 config table sets)
+        t.add_scalar(f"{SPDU}.5.1", Integer32, lambda: self.outlet_count)
+        cfg = f"{SPDU}.5.2.1"
+
+        def set_name(index: int, value: Any) -> None:
+            text_setter(o.names, index)(value)
+
+        t.add_column(f"{cfg}.1", outlets, Integer32, lambda i: i)
+        t.add_column(
+            f"{cfg}.2",
+            outlets,
+            Integer32,
+            lambda i: o.power_on_time[i],
+            _int_setter(o.power_on_time, -1, 7200),
+        )
+        t.add_column(f"{cfg}.3", outlets, OctetString, lambda i: o.names[i], set_name)
+        t.add_column(
+            f"{cfg}.4",
+            outlets,
+            Integer32,
+            lambda i: o.power_off_time[i],
+            _int_setter(o.power_off_time, -1, 7200),
+        )
+        t.add_column(
+            f"{cfg}.5",
+            outlets,
+            Integer32,
+            lambda i: o.reboot_duration[i],
+            _int_setter(o.reboot_duration, 0, 300),
+        )
+
+    def _master_setter(self, key: str) -> Callable[[Any], None]:
+        def setter(value: Any) -> None:
+            number = int(value)
+            if not -1 <= number <= 7200:
+                raise WrongValue(f"{number} not in -1..7200")
+            self.master_config[key] = number
+
+        return setter
+
     def _metered_current(self, index: int) -> Any:
         tenths = self.current_tenths(index)
         if self.garbled:
@@ -535,6 +669,21 @@ class ApcPduModel:
         if action is None:
             raise WrongValue(f"{int(value)} is not a command")
         self.outlets.command(index, action)
+
+    def _spdu_command(self, index: int, value: Any) -> None:
+        action = SPDU_COMMANDS.get(int(value))
+        if action is None:
+            raise WrongValue(f"{int(value)} is not a command")
+        self.outlets.command(index, action)
+
+    def _master_command(self, value: Any) -> None:
+        number = int(value)
+        if number not in SPDU_MASTER_COMMANDS:
+            raise WrongValue(f"{number} is not a command")
+        action = SPDU_MASTER_COMMANDS[number]
+        if action is not None:
+            for index in range(1, self.outlet_count + 1):
+                self.outlets.command(index, action)
 
     def _legacy_command(self, index: int, value: Any) -> None:
         action = RPDU_COMMANDS.get(int(value))

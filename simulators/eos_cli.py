@@ -67,8 +67,21 @@ def show_version_json(ident: IdentityView, uptime_s: float) -> str:
     )
 
 
-def show_version_text(ident: IdentityView, uptime_s: float) -> str:
+def uptime_text(uptime_s: float) -> str:
+    """EOS's ``Uptime:`` wording: leading zero units dropped, inner ones kept, singulars.
+
+    "3 weeks, 0 days, 20 hours and 45 minutes", "2 days, 15 hours and 56 minutes",
+    "1 hour and 16 minutes" (captures in /work/shared/device-outputs).
+    """
     minutes = int(uptime_s // 60)
+    values = [minutes // 10080, minutes // 1440 % 7, minutes // 60 % 24, minutes % 60]
+    units = ["week", "day", "hour", "minute"]
+    first = next((i for i, v in enumerate(values) if v), len(values) - 1)
+    parts = [f"{v} {u}{'' if v == 1 else 's'}" for v, u in zip(values[first:], units[first:], strict=True)]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def show_version_text(ident: IdentityView, uptime_s: float) -> str:
     return (
         f"Arista {ident.model}\n"
         "Hardware version: 11.00\n"
@@ -83,20 +96,24 @@ def show_version_text(ident: IdentityView, uptime_s: float) -> str:
         "Image format version: 3.0\n"
         "Image optimization: Strata-4GB\n"
         "\n"
-        f"Uptime: 0 weeks, 0 days, {minutes // 60} hours and {minutes % 60} minutes\n"
+        f"Uptime: {uptime_text(uptime_s)}\n"
         "Total memory: 8098984 kB\n"
         "Free memory: 5911912 kB\n"
     )
 
 
+def _status(port: PortView) -> tuple[str, str]:
+    """(interfaceStatus, lineProtocolStatus) as EOS names them."""
+    if not port.admin_up:
+        return "disabled", "down"
+    if port.oper_up:
+        return "connected", "up"
+    return "notconnect", "down" if port.present else "notPresent"
+
+
 def _interface(port: PortView) -> dict[str, Any]:
     c = port.counters
-    if not port.admin_up:
-        status, protocol = "disabled", "down"
-    elif port.oper_up:
-        status, protocol = "connected", "up"
-    else:
-        status, protocol = "notconnect", "down" if port.present else "notPresent"
+    status, protocol = _status(port)
     return {
         "name": port.name,
         "forwardingModel": "bridged",
@@ -200,6 +217,28 @@ def show_lldp_neighbors_text(ports: list[PortView]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def show_interfaces_status_text(ports: list[PortView]) -> str:
+    """``show interfaces status`` as EOS 4.2x prints it.
+
+    Columns Port, Name, Status, Vlan, Duplex, Speed, Type, Flags, Encapsulation, one
+    space apart; Name and Type as wide as their widest cell (Name at least 6, Type at
+    least 12, as in the captures), the others fixed; trailing blanks stripped.
+    """
+    rows = []
+    for p in ports:
+        media = p.optic.media_type if p.optic is not None else "Not Present"
+        rows.append([_short(p.name), "", _status(p)[0], "1", "full", p.speed, media, "", ""])
+    headers = ["Port", "Name", "Status", "Vlan", "Duplex", "Speed", "Type", "Flags", "Encapsulation"]
+    widths = [10, 6, 12, 8, 6, 6, 12, 5, 13]
+    for col in (1, 6):
+        widths[col] = max([widths[col]] + [len(r[col]) for r in rows])
+
+    def line(cells: list[str]) -> str:
+        return " ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers)] + [line(r) for r in rows]) + "\n"
+
+
 def _channels(values: tuple[float, ...]) -> dict[str, float]:
     return {str(i + 1): v for i, v in enumerate(values)}
 
@@ -233,12 +272,17 @@ def execute(command: str, ident: IdentityView, ports: list[PortView], uptime_s: 
         "show interfaces | json": lambda: show_interfaces_json(ports),
         "show lldp neighbors | json": lambda: show_lldp_neighbors_json(ports),
         "show lldp neighbors": lambda: show_lldp_neighbors_text(ports),
+        "show interfaces status": lambda: show_interfaces_status_text(ports),
         "show interfaces transceiver dom | json": lambda: show_transceiver_dom_json(ports),
     }
     if cmd in table:
         return table[cmd](), 0
-    if cmd in ("enable", "terminal length 0", "") or cmd.startswith("terminal width"):
-        return "", 0
-    if cmd.startswith("terminal length"):
-        return "Pagination disabled.\n" if cmd.endswith(" 0") else "", 0
+    if cmd in ("enable", ""):
+        return "", 0  # the session is already privileged (prompt "#")
+    words = cmd.split()
+    if len(words) == 3 and words[0] in ("terminal", "term") and words[2].isdigit():
+        if words[1] in ("width", "wid"):
+            return f"Width set to {int(words[2])} columns.\n", 0
+        if words[1] in ("length", "len"):
+            return ("Pagination disabled.\n" if int(words[2]) == 0 else ""), 0
     return INVALID, 1

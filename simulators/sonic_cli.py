@@ -230,14 +230,29 @@ def _dom_block(port: PortView, optic: OpticView) -> list[str]:
     return lines
 
 
-def show_transceiver_eeprom_dom(ports: list[PortView]) -> str:
+def show_transceiver_eeprom(ports: list[PortView], *, dom: bool) -> str:
+    """``show interfaces transceiver eeprom [--dom]``: without ``--dom`` the identification
+    fields only (no monitor values or thresholds)."""
     blocks = []
     for p in ports:
         if p.optic is None:
             blocks.append(f"{p.name}: SFP EEPROM Not detected")
-        else:
-            blocks.append("\n".join(_dom_block(p, p.optic)))
+            continue
+        lines = _dom_block(p, p.optic)
+        if not dom:
+            lines = lines[: lines.index(" " * 8 + "ChannelMonitorValues:")]
+        blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def show_transceiver_eeprom_dom(ports: list[PortView]) -> str:
+    return show_transceiver_eeprom(ports, dom=True)
+
+
+def show_transceiver_presence(ports: list[PortView]) -> str:
+    """sfpshow's presence table: "Present" / "Not present", left-aligned."""
+    rows = [[p.name, "Present" if p.present else "Not present"] for p in ports]
+    return tabulate(["Port", "Presence"], rows, right=False)
 
 
 def execute(command: str, ident: IdentityView, ports: list[PortView], uptime_s: float) -> tuple[str, int]:
@@ -249,6 +264,9 @@ def execute(command: str, ident: IdentityView, ports: list[PortView], uptime_s: 
         "show lldp table": lambda: show_lldp_table(ports, ("mgmt-sw", f"GigabitEthernet 0/{len(ports)}")),
         "show interfaces counters": lambda: show_interfaces_counters(ports),
         "show interfaces transceiver eeprom --dom": lambda: show_transceiver_eeprom_dom(ports),
+        "show interfaces transceiver eeprom -d": lambda: show_transceiver_eeprom_dom(ports),
+        "show interfaces transceiver eeprom": lambda: show_transceiver_eeprom(ports, dom=False),
+        "show interfaces transceiver presence": lambda: show_transceiver_presence(ports),
     }
     if cmd in table:
         return table[cmd](), 0

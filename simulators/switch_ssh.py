@@ -177,11 +177,15 @@ class SwitchSim:
             if kind == "exec":
                 self._exec(transport, chan, command)
             else:
-                _Shell(self, transport, chan).run()
+                status = _Shell(self, transport, chan).run()
+                if status is not None:
+                    # as sshd does when the login shell exits: exit-status, then EOF/close
+                    chan.send_exit_status(status)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             log.debug("%s: channel ended: %s", self.name, exc)
         finally:
-            chan.close()
+            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                chan.close()  # the client may already have closed the connection
 
     # -- commands ------------------------------------------------------------------
     def answer(self, command: str) -> tuple[str, int] | None:
@@ -369,26 +373,40 @@ class _Shell:
             line += b
             self.chan.sendall(b)
 
-    def run(self) -> None:
+    def run(self) -> int | None:
+        """Serve the shell; its exit status when it ends by itself (None: the session died)."""
         if self.sim.flavor.banner:
             self.chan.sendall(self.sim.flavor.banner.encode())
+        last_status = 0
         while True:
             self.chan.sendall(self.prompt.encode())
             try:
                 command = self._read_line().strip()
             except EOFError:
-                return
-            if command in ("exit", "quit", "logout"):
-                return
-            if self.sim.flavor.naming == "eos" and " ".join(command.split()) == "terminal length 0":
-                self.paging = False
+                return last_status  # Ctrl-D / end of input: the shell exits as after "exit"
+            sonic = self.sim.flavor.naming == "sonic"
+            if command in (("exit", "logout") if sonic else ("exit", "quit", "logout")):
+                if sonic:
+                    # bash, as a login shell, says so, and exits with the last command's status
+                    self.chan.sendall(b"logout\r\n")
+                    return last_status
+                return 0
+            words = command.split()
+            if (
+                self.sim.flavor.naming == "eos"
+                and len(words) == 3
+                and words[0] in ("terminal", "term")
+                and words[1] in ("length", "len")
+                and words[2].isdigit()
+            ):
+                self.paging = int(words[2]) != 0
             answer = self.sim.answer(command)
             if answer is None:
                 self.sim._hang(self.transport)
-                return
-            output, _status = answer
+                return None
+            output, last_status = answer
             if not self._send(command, output):
-                return
+                return None
 
     def _send(self, command: str, output: str) -> bool:
         lines = output.splitlines()

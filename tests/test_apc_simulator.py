@@ -68,7 +68,7 @@ def test_system_group_looks_like_an_apc_nmc(loop, client):
     descr = decode_str(values["1.3.6.1.2.1.1.1.0"], PDU, "sysDescr")
     assert descr.startswith("APC Web/SNMP Management Card (MB:v4")
     assert "PF:v6.9.6" in descr and "MN:AP8653" in descr and "SN: 5A2315E00101" in descr
-    assert str(values["1.3.6.1.2.1.1.2.0"]) == "1.3.6.1.4.1.318.1.3.4.5"
+    assert str(values["1.3.6.1.2.1.1.2.0"]) == "1.3.6.1.4.1.318.1.3.4.6"  # masterSwitchrPDU2
     assert decode_str(values["1.3.6.1.2.1.1.5.0"], PDU, "sysName") == PDU
 
 

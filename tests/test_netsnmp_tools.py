@@ -76,7 +76,7 @@ def tool(sim, name: str, *args: str) -> list[str]:
 
 def test_snmpget_reads_identity_and_current(sim):
     lines = tool(sim, "snmpget", ".1.3.6.1.2.1.1.2.0", f".{RPDU2}.2.1.8.1", f".{RPDU2}.9.4.3.1.6.1")
-    assert lines[0] == ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.318.1.3.4.5"
+    assert lines[0] == ".1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.318.1.3.4.6"  # masterSwitchrPDU2
     assert lines[1] == f'.{RPDU2}.2.1.8.1 = STRING: "AP8653"'
     tenths = round(sim.state.outlet_current(PDU, 1) * 10)
     assert lines[2] == f".{RPDU2}.9.4.3.1.6.1 = INTEGER: {tenths}"

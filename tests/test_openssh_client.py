@@ -126,3 +126,25 @@ def test_unknown_host_key_is_refused(env):
     result = _ssh(env, "leaf-1", "show version", known_hosts=empty)
     assert result.returncode == 255
     assert "Host key verification failed" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["leaf-1", "leaf-2"])  # EOS, SONiC
+def test_interactive_exit_sends_exit_status_zero(env, name):
+    """sshd sends the login shell's exit-status before closing: ``ssh -tt host`` + exit is 0."""
+    result = _ssh(env, name, tty=True, input="show version\nexit\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "show version" in result.stdout  # the shell really ran and echoed
+
+
+def test_sonic_shell_exit_reports_the_last_status_and_logout(env):
+    """bash's exit without an argument exits with the last command's status."""
+    result = _ssh(env, "leaf-2", tty=True, input="show nothing\nexit\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "logout" in result.stdout
+
+
+def test_eos_terminal_settings_in_a_shell(env):
+    result = _ssh(env, "leaf-1", tty=True, input="terminal width 511\nterminal length 0\nexit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Width set to 511 columns." in result.stdout
+    assert "Pagination disabled." in result.stdout

@@ -126,3 +126,30 @@ def test_cross_device_outlet_off_takes_links_down(tmp_path):
     finally:
         session.close()
         sim.stop()
+
+
+def test_eos_uptime_wording_follows_the_captures():
+    from simulators.eos_cli import uptime_text
+
+    assert uptime_text((21 * 24 + 20) * 3600 + 45 * 60) == "3 weeks, 0 days, 20 hours and 45 minutes"
+    assert uptime_text((2 * 24 + 15) * 3600 + 56 * 60) == "2 days, 15 hours and 56 minutes"
+    assert uptime_text(3600 + 16 * 60) == "1 hour and 16 minutes"
+    assert uptime_text(60) == "1 minute"
+
+
+def test_eos_interfaces_status_rows_follow_port_state():
+    from simulators.eos_cli import execute
+
+    state = RackState(RACK)
+    model = _model("leaf-1", state=state)
+    state.set_outlet("pdu-a", 2, False)
+    state.set_outlet("pdu-b", 2, False)  # both feeds of srv-02
+    text, status = execute("show interfaces status", model.identity, model.ports(), 0)
+    rows = {line.split()[0]: line for line in text.splitlines()[1:]}
+    assert status == 0
+    assert rows["Et1"].split()[1:] == ["connected", "1", "full", "100G", "100GBASE-SR4"]
+    assert rows["Et2"].split()[1] == "notconnect"
+    empty = next(p.name for p in model.ports() if not p.present)  # nothing cabled, no transceiver
+    cells = rows[empty.replace("Ethernet", "Et")].split()[1:]
+    assert cells == ["notconnect", "1", "full", "100G", "Not", "Present"]
+    assert text.splitlines()[0].startswith("Port       Name   Status       Vlan     Duplex Speed  Type")
