@@ -38,6 +38,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
     bulk_cmd,
     get_cmd,
+    next_cmd,
     set_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
@@ -158,7 +159,7 @@ def _type_name(value: Any) -> str:
 class SnmpSettings:
     """How to talk SNMP to one agent (built by the PDU kind from the rack file)."""
 
-    version: str = "3"  # "2c" or "3"
+    version: str = "3"  # "1", "2c" or "3"
     community: Secret | None = None
     user: str | None = None
     auth_protocol: str = "SHA"
@@ -192,10 +193,10 @@ class SnmpClient:
 
     # -- configuration -------------------------------------------------------
     def _auth_data(self, s: SnmpSettings) -> CommunityData | UsmUserData:
-        if s.version == "2c":
+        if s.version in ("1", "2c"):
             if s.community is None:
-                raise DeviceAuthError(self.device, "SNMP setup", "SNMPv2c needs a community")
-            return CommunityData(_reveal(s.community), mpModel=1)
+                raise DeviceAuthError(self.device, "SNMP setup", f"SNMPv{s.version} needs a community")
+            return CommunityData(_reveal(s.community), mpModel=0 if s.version == "1" else 1)
         if s.version != "3":
             raise DeviceProtocolError(self.device, "SNMP setup", f"unsupported SNMP version {s.version!r}")
         if not s.user or s.auth_key is None or s.priv_key is None:
@@ -292,6 +293,8 @@ class SnmpClient:
         column still unfinished, so a 24-row, 3-column table costs ~2 requests.
         """
         bases = [normalize_oid(c) for c in columns]
+        if self.version == "1":
+            return {b: await self._walk_v1(b) for b in bases}
         prefixes = {b: _oid_tuple(b) for b in bases}
         result: dict[str, dict[str, Any]] = {b: {} for b in bases}
         cursor = {b: prefixes[b] for b in bases}
@@ -340,6 +343,39 @@ class SnmpClient:
                 raise DeviceProtocolError(self.device, operation, "GETBULK made no progress")
         return result
 
+    async def _walk_v1(self, base: str) -> dict[str, Any]:
+        """SNMPv1 has no GETBULK: GETNEXT row by row; noSuchName past the last row ends the walk."""
+        prefix = _oid_tuple(base)
+        cursor = prefix
+        rows: dict[str, Any] = {}
+        operation = f"GETNEXT {base}"
+        while True:
+            position = ".".join(map(str, cursor))
+            try:
+                var_binds = await self._read(
+                    operation,
+                    lambda engine, transport, position=position: next_cmd(
+                        engine, self._auth, transport, self._context, ObjectType(ObjectIdentity(position)),
+                        lookupMib=False,
+                    ),
+                    [position],
+                )  # fmt: skip
+            except DeviceReportedError as exc:
+                if "noSuchName" in exc.detail:
+                    return rows
+                raise
+            if not var_binds:
+                raise DeviceProtocolError(self.device, operation, "empty GETNEXT response")
+            oid, value = var_binds[0]
+            oid_t = _oid_tuple(str(oid))
+            if _is_end(value) or oid_t[: len(prefix)] != prefix:
+                return rows
+            if oid_t <= cursor:
+                raise DeviceProtocolError(self.device, operation, f"OID not increasing at {oid}")
+            self._check_value(operation, oid, value)
+            cursor = oid_t
+            rows[".".join(map(str, oid_t[len(prefix) :]))] = value
+
     # -- plumbing ------------------------------------------------------------
     async def _read(self, operation: str, make_call, names: list[str]) -> list[tuple[Any, Any]]:
         """Run a read request with bounded retries on timeout only."""
@@ -379,7 +415,7 @@ class SnmpClient:
     ) -> None:
         if error_indication:
             if isinstance(error_indication, errind.RequestTimedOut):
-                hint = " (wrong community?)" if self.version == "2c" else ""
+                hint = " (wrong community?)" if self.version in ("1", "2c") else ""
                 raise DeviceTimeout(
                     self.device,
                     operation,

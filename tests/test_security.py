@@ -47,3 +47,15 @@ def test_accepting_new_host_keys_only_when_asked_and_with_a_warning(caplog):
         caplog.clear()
         build_target(load_rack_text(DEMO_RACK.read_text(), name=str(DEMO_RACK)), "leaf-2")
     assert not caplog.records
+
+
+def test_snmpv1_is_accepted_with_a_community_and_warned_about(caplog):
+    rack = rack_with(
+        '      version: "3"\n      user: rackval\n',
+        '      version: "1"\n      community: file:../secrets/demo.yaml#pdu_auth_key\n      user: rackval\n',
+    )
+    with caplog.at_level(logging.WARNING, logger="rackval"):
+        target = build_target(rack, "pdu-a")
+    assert target.settings.version == "1" and target.settings.community.reveal() == "demo-auth-key-0001"
+    assert any("SNMPv1" in r.message and "clear text" in r.message for r in caplog.records)
+    assert "demo-auth-key" not in caplog.text

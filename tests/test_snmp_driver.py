@@ -25,7 +25,7 @@ from drivers.errors import (
     DeviceTimeout,
 )
 from drivers.snmp import SnmpClient
-from tests.snmp_sim_helpers import PDU, demo_rack, running_pdu, v2c_rack
+from tests.snmp_sim_helpers import PDU, demo_rack, running_pdu, v2c_rack, with_snmp
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,12 @@ def loop():
         yield lt
 
 
-@pytest.fixture(params=["v3", "v2c"])
+@pytest.fixture(params=["v3", "v2c", "v1"])
 def sim(request, loop, tmp_path):
-    rack = demo_rack() if request.param == "v3" else v2c_rack()
+    """The same checks over every SNMP version a rack file may ask for (v1: GETNEXT walks)."""
+    rack = {"v3": demo_rack, "v2c": v2c_rack, "v1": lambda: with_snmp(v2c_rack(), version="1")}[
+        request.param
+    ]()
     with running_pdu(loop, tmp_path, rack=rack) as s:
         yield s
 

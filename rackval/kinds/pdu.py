@@ -16,7 +16,7 @@ log = logging.getLogger("rackval")
 
 
 class SnmpSettings(StrictModel):
-    version: Literal["2c", "3"] = "3"
+    version: Literal["1", "2c", "3"] = "3"
     community: SecretRef | None = None
     user: str | None = None
     auth_protocol: Literal["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"] = "SHA"
@@ -30,8 +30,8 @@ class SnmpSettings(StrictModel):
 
     @model_validator(mode="after")
     def _complete(self) -> SnmpSettings:
-        if self.version == "2c" and not self.community:
-            raise ValueError("SNMPv2c needs a community reference")
+        if self.version in ("1", "2c") and not self.community:
+            raise ValueError(f"SNMPv{self.version} needs a community reference")
         if self.version == "3" and not (self.user and self.auth_key and self.priv_key):
             raise ValueError("SNMPv3 needs user, auth_key and priv_key (authPriv)")
         return self
@@ -52,8 +52,8 @@ class PduDevice(StrictModel):
 
 def target(device: PduDevice, ctx: TargetContext) -> Target:
     snmp = device.snmp
-    if snmp.version == "2c":
-        log.warning("%s: SNMPv2c sends its community in clear text; use v3 authPriv", ctx.name)
+    if snmp.version in ("1", "2c"):
+        log.warning("%s: SNMPv%s sends its community in clear text; use v3 authPriv", ctx.name, snmp.version)
     settings = DriverSnmpSettings(
         version=snmp.version,
         community=ctx.secret(snmp.community, "snmp.community"),
