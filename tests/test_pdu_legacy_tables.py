@@ -46,7 +46,7 @@ def sim(loop, tmp_path):
 
 def run(sim, name: str, *args: str, version: str = "1") -> subprocess.CompletedProcess:
     exe = require_tool(name)
-    community = sim.target.options["snmp"]["community"].reveal()
+    community = sim.target.settings.community.reveal()
     command = [exe, "-m", "", "-On", "-t", "2", "-r", "1", f"-v{version}", "-c", community]
     command += [f"127.0.0.1:{sim.port}", *args]
     return subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60)

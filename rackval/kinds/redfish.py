@@ -93,14 +93,19 @@ class Inventory(StrictModel):
     firmware: Firmware = Firmware()
 
 
-class BmcDevice(StrictModel):
-    kind: Literal["bmc"]
+class RedfishEntry(StrictModel):
+    """What every Redfish device entry has: where it is and how to log in."""
+
     driver: Name
     address: str
     port: Annotated[int, Field(gt=0, lt=65536)] = 443
-    host: Name = Field(description="the rack host (power map load, cabling end) this BMC manages")
     redfish: RedfishLogin
     expected: ExpectedIdentity = ExpectedIdentity()
+
+
+class BmcDevice(RedfishEntry):
+    kind: Literal["bmc"]
+    host: Name = Field(description="the rack host (power map load, cabling end) this BMC manages")
     inventory: Inventory
 
 
@@ -111,14 +116,9 @@ class ShelfSpec(StrictModel):
     rated_power_w: PositiveFloat = Field(description="output power of one PSU")
 
 
-class PowerShelfDevice(StrictModel):
+class PowerShelfDevice(RedfishEntry):
     kind: Literal["power_shelf"]
-    driver: Name
-    address: str
-    port: Annotated[int, Field(gt=0, lt=65536)] = 443
     host: Name = Field(description="the rack host (power map load) this shelf controller manages")
-    redfish: RedfishLogin
-    expected: ExpectedIdentity = ExpectedIdentity()
     shelf: ShelfSpec
     feeds: list[Name] = Field(default=[], description="hosts this shelf's DC busbar powers")
 
@@ -129,14 +129,9 @@ class CduSpec(StrictModel):
     coolant: str = "PG25"
 
 
-class CduDevice(StrictModel):
+class CduDevice(RedfishEntry):
     kind: Literal["cdu"]
-    driver: Name
-    address: str
-    port: Annotated[int, Field(gt=0, lt=65536)] = 443
     host: Name | None = None
-    redfish: RedfishLogin
-    expected: ExpectedIdentity = ExpectedIdentity()
     cdu: CduSpec = CduSpec()
     cools: list[Name] = Field(default=[], description="hosts on this CDU's secondary loop")
 
