@@ -1,17 +1,18 @@
 """Power-on sequencing (destructive): shelves → switches → trays, each step within its time limit.
 
-Every tray is switched off (ComputerSystem.Reset ForceOff), then, in order:
-each power shelf's outlets are cycled and its PSUs must come back healthy;
-every switch must answer; every tray is powered on and must reach
-PowerState On, and the switch links of its host must come up. Each change
-is journaled first and put back in teardown (``restore``), even when a step
-fails or the run is interrupted.
+Every tray is first switched off (ComputerSystem.Reset ForceOff, journaled);
+then, in this module's order, each power shelf's feeds are cycled and its
+PSUs must come back healthy, each switch must answer, and each tray is
+powered on and must reach PowerState On with its host's switch links up.
+Every change is journaled before it is made and put back in teardown, even
+when a step fails or the run is interrupted (``rackval restore`` finishes
+the job after a SIGKILL).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -19,28 +20,29 @@ from drivers.errors import DeviceError
 from rackval.kinds import ENDS_LINKS
 from rackval.limits import Limit
 
+pytestmark = pytest.mark.destructive
 POLL_S = 0.2
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float) -> float | None:
-    """Seconds until ``condition`` held (device errors count as not yet), or None after the timeout."""
+def wait_for(condition: Callable[[], bool], timeout_s: float) -> float | None:
+    """Seconds until ``condition`` held (a device error counts as not yet), None after the timeout."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
             if condition():
-                return time.monotonic() - started
+                return round(time.monotonic() - started, 3)
         except DeviceError:
             pass
         time.sleep(POLL_S)
     return None
 
 
-def _limit_s(limits, name: str) -> float:
-    limit = limits.get(name)
-    return float(limit.high) if limit is not None and limit.high is not None else 60.0
+def limit_of(limits, name: str) -> Limit:
+    return limits.get(name) or Limit(high=60.0, units="s")
 
 
-def _host_links(rack_file, host: str) -> list[tuple[str, str]]:
+def host_links(rack_file, host: str) -> list[tuple[str, str]]:
+    """(switch, port) of every planned link between ``host`` and a switch."""
     switches = rack_file.devices_providing(ENDS_LINKS)
     ends = []
     for link in rack_file.cabling:
@@ -52,58 +54,62 @@ def _host_links(rack_file, host: str) -> list[tuple[str, str]]:
     return ends
 
 
-def _port_up(rack, switch: str, port: str) -> bool:
-    interface = next((i for i in rack.driver(switch).interfaces() if i.name == port), None)
-    return interface is not None and interface.oper_up
+@pytest.fixture(scope="module")
+def trays_off(rack) -> Iterator[None]:
+    """Every tray off for the sequence (each journaled first); put back as it was afterwards."""
+    changes = []
+    try:
+        for name in rack.rack.devices_of("bmc"):
+            changes.append(rack.safe_state.begin(name, "power", None))
+            rack.driver(name).reset("ForceOff")
+            rack.invalidate(name)
+        yield
+    finally:
+        problems = []
+        for change in reversed(changes):
+            try:
+                rack.safe_state.restore(change)
+            except DeviceError as exc:
+                problems.append(str(exc))
+        if problems:
+            pytest.fail("could not restore: " + "; ".join(problems), pytrace=False)
 
 
-@pytest.mark.destructive
-def test_power_on_sequence(rack, restore, measure, limits):
-    rack_file = rack.rack
-    trays = rack_file.devices_of("bmc")
-    shelves = rack_file.devices_of("power_shelf")
-    if not trays:
-        pytest.skip("the rack file has no trays (bmc devices) to sequence")
-    for name in trays:
-        restore.change(name, "power", None)
-        rack.driver(name).reset("ForceOff")
-        rack.invalidate(name)
+def test_1_shelf_comes_up(power_shelf, rack, restore, measure, limits, trays_off):
+    limit = limit_of(limits, "shelf_power_on_s")
+    feeds = [f for f in rack.rack.power if f.load == power_shelf.spec.host]
+    for feed in feeds:
+        restore.change(feed.device, "outlet", feed.index)
+        rack.driver(feed.device).set_outlet(feed.index, "off")
+    for feed in feeds:
+        rack.driver(feed.device).set_outlet(feed.index, "on")
+    shelf = rack.driver(power_shelf.device)
+    took = wait_for(lambda: all(p.status.healthy for p in shelf.snapshot().psus), limit.high)
+    rack.invalidate(power_shelf.device)
+    measure("shelf_power_on_s", took, item=power_shelf, units="s")
 
-    shelf_limit = _limit_s(limits, "shelf_power_on_s")
-    for name, shelf in shelves.items():
-        feeds = [f for f in rack_file.power if f.load == shelf.host]
-        for feed in feeds:
-            restore.change(feed.device, "outlet", feed.index)
-            rack.driver(feed.device).set_outlet(feed.index, "off")
-        for feed in feeds:
-            rack.driver(feed.device).set_outlet(feed.index, "on")
-        took = _wait(
-            lambda n=name: all(p.status.healthy for p in rack.driver(n).snapshot().psus), shelf_limit
+
+def test_2_switch_answers(switch, rack, measure, limits, trays_off):
+    limit = limit_of(limits, "switch_ready_s")
+    took = wait_for(lambda: rack.driver(switch.device).identity() is not None, limit.high)
+    measure("switch_ready_s", took, item=switch, units="s")
+
+
+def test_3_tray_powers_on(bmc, rack, measure, limits, trays_off):
+    tray = rack.driver(bmc.device)
+    tray.reset("On")
+    took = wait_for(lambda: tray.power_state() == "On", limit_of(limits, "tray_power_on_s").high)
+    rack.invalidate(bmc.device)
+    measure("tray_power_on_s", took, item=bmc, units="s")
+    link_limit = limit_of(limits, "link_up_s").high
+    for switch, port in host_links(rack.rack, bmc.spec.host):
+
+        def up(switch=switch, port=port) -> bool:
+            return any(i.name == port and i.oper_up for i in rack.driver(switch).interfaces())
+
+        took = wait_for(up, link_limit)
+        measure(
+            "link_up_s", took, item=f"{bmc.device}:{switch}/{port}", device=bmc.device, units="s", fail=False
         )
-        measure("shelf_power_on_s", took, item=name, device=name, units="s", limit=Limit(high=shelf_limit))
-
-    switch_limit = _limit_s(limits, "switch_ready_s")
-    for name in rack_file.devices_providing(ENDS_LINKS):
-        took = _wait(lambda n=name: rack.driver(n).identity() is not None, switch_limit)
-        measure("switch_ready_s", took, item=name, device=name, units="s", limit=Limit(high=switch_limit))
-
-    tray_limit, link_limit = _limit_s(limits, "tray_power_on_s"), _limit_s(limits, "link_up_s")
-    for name in trays:
-        rack.driver(name).reset("On")
-    for name, tray in trays.items():
-        took = _wait(lambda n=name: rack.driver(n).power_state() == "On", tray_limit)
-        measure("tray_power_on_s", took, item=name, device=name, units="s", limit=Limit(high=tray_limit))
-        for switch, port in _host_links(rack_file, tray.host):
-            took = _wait(lambda s=switch, p=port: _port_up(rack, s, p), link_limit)
-            where = f"{switch}/{port}"
-            measure(
-                "link_up_s",
-                took,
-                item=where,
-                device=switch,
-                units="s",
-                limit=Limit(high=link_limit),
-                fail=False,
-            )
-        rack.invalidate(name)
+        rack.invalidate(switch)
     measure.verdict()
