@@ -19,6 +19,7 @@ from rackval.kinds import FEEDS_OUTLETS
 from rackval.model import Rack
 
 OutletKey = tuple[str, int]
+STANDBY_FRACTION = 0.05  # a host whose system is off draws this share of its nominal current
 
 
 class RackState:
@@ -37,6 +38,9 @@ class RackState:
         self.test_point_extra_resistance: dict[str, float] = {}
         self.test_point_load_a: dict[str, float] = {}
         self._listeners: list[Callable[[OutletKey, bool], None]] = []
+        # hosts whose system a BMC has switched off (Redfish ComputerSystem.Reset): they
+        # stay on their feeds but draw standby current only, and their links are down
+        self._system_off: set[str] = set()
 
     # -- outlets ---------------------------------------------------------
     def outlet_on(self, pdu: str, index: int) -> bool:
@@ -76,6 +80,9 @@ class RackState:
             if not self._on[(pdu, index)] or (pdu, index) in self.dead_outlets:
                 return 0.0
             scale = self.current_scale.get((pdu, index), 1.0)
+            feed = self._feeds.get((pdu, index))
+            if feed is not None and feed.load in self._system_off:
+                scale *= STANDBY_FRACTION
         return round(self.nominal_current(pdu, index) * scale, 3)
 
     def outlet_phase(self, pdu: str, index: int) -> str:
@@ -107,6 +114,25 @@ class RackState:
             return True  # not on the power map: assume powered elsewhere
         with self.lock:
             return any(self._on[k] and k not in self.dead_outlets for k in feeds)
+
+    def system_on(self, host: str) -> bool:
+        """Whether the host's system is on (as its BMC last set it); true unless switched off."""
+        with self.lock:
+            return host not in self._system_off
+
+    def set_system(self, host: str, on: bool) -> None:
+        with self.lock:
+            if on:
+                self._system_off.discard(host)
+            else:
+                self._system_off.add(host)
+
+    def host_running(self, host: str) -> bool:
+        """Powered *and* its system on: what a switch port or a coolant loop sees."""
+        return self.host_powered(host) and self.system_on(host)
+
+    def host_feeds(self, host: str) -> list[OutletKey]:
+        return [k for k, f in self._feeds.items() if f.load == host]
 
     def test_point_powered(self, name: str) -> bool:
         tp = self.rack.test_points[name]

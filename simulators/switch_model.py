@@ -234,7 +234,7 @@ class SwitchModel:
 
     def _far_end_up(self, device: str) -> bool:
         if device in self.rack.hosts:
-            return self.state.host_powered(device)
+            return self.state.host_running(device)
         return True  # another switch: powered outside the power map
 
     def _speaks_lldp(self, device: str) -> bool:
