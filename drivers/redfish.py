@@ -21,6 +21,7 @@ import redfish
 import requests
 from redfish.rest.v1 import (
     InvalidCredentialsError,
+    JsonDecodingError,
     RetriesExhaustedError,
     ServerDownOrUnreachableError,
     SessionCreationError,
@@ -36,6 +37,7 @@ from drivers.errors import (
     DeviceReportedError,
     DeviceTimeout,
     DeviceUnreachable,
+    ParseError,
 )
 
 log = logging.getLogger("rackval")
@@ -127,7 +129,14 @@ class RedfishSession:
             raise DeviceAuthError(self.device, operation, str(exc).splitlines()[0]) from None
         except RetriesExhaustedError as exc:
             raise _transport_error(self.device, operation, exc) from None
-        except (ServerDownOrUnreachableError, ValueError) as exc:
+        except JsonDecodingError:  # the library reads the service root while logging in
+            raise ParseError(self.device, f"GET {SERVICE_ROOT}", "malformed JSON") from None
+        except ServerDownOrUnreachableError as exc:
+            resp = getattr(exc, "response", None)
+            status = getattr(resp, "status", None)
+            detail = f"{status} {_error_message(resp.text)}".strip() if resp is not None else str(exc)[:200]
+            raise DeviceReportedError(self.device, f"GET {SERVICE_ROOT}", detail) from None
+        except ValueError as exc:
             raise DeviceProtocolError(self.device, operation, str(exc)[:200]) from None
         return client
 

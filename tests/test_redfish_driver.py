@@ -25,7 +25,7 @@ from simulators.rack import SimulatedRack
 from simulators.scenario import Fault, Scenario
 from tests.conftest import ROOT
 
-RACK = load_rack(ROOT / "fixtures" / "racks" / "compute.yaml")
+RACK = load_rack(ROOT / "fixtures" / "racks" / "demo.yaml")
 
 
 def _sim(tmp: Path, *faults: dict) -> SimulatedRack:
@@ -143,13 +143,13 @@ def test_reset_changes_power_state_outlet_current_and_links(sim):
         assert drv.power_state() == "Off"
         after = [sim.state.outlet_current(f.device, f.index) for f in feeds]
         assert all(a < b / 2 for a, b in zip(after, before, strict=True))
-        assert not sim.state.host_powered("srv-04")
+        assert not sim.state.host_running("srv-04")
         drv.reset("On")
         deadline = time.monotonic() + 10
         while drv.power_state() != "On" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert drv.power_state() == "On"
-        assert sim.state.host_powered("srv-04")
+        assert sim.state.host_running("srv-04")
     finally:
         drv.set_power("On")
         drv.close()

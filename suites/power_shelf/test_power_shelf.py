@@ -30,7 +30,7 @@ def test_shelf_psus(power_shelf, rack, measure):
 
 def test_shelf_output_voltage(power_shelf, rack, measure, limits):
     snap, spec = rack.snapshot(power_shelf.device), power_shelf.spec.shelf
-    limit = limits.get("shelf_output_voltage_v")
+    limit = limits.limits.get("shelf_output_voltage_v")
     if limit is None:  # default: the nominal voltage +-5 %
         limit = Limit(low=spec.output_voltage_v * 0.95, high=spec.output_voltage_v * 1.05, units="V")
     measure("shelf_output_voltage_v", snap.output_v, item=power_shelf, units="V", limit=limit)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from drivers.errors import DeviceError
+from rackval.journal import Change
 from rackval.kinds import ENDS_LINKS
 from rackval.limits import Limit
 
@@ -38,7 +40,7 @@ def wait_for(condition: Callable[[], bool], timeout_s: float) -> float | None:
 
 
 def limit_of(limits, name: str) -> Limit:
-    return limits.get(name) or Limit(high=60.0, units="s")
+    return limits.limits.get(name) or Limit(high=60.0, units="s")
 
 
 def host_links(rack_file, host: str) -> list[tuple[str, str]]:
@@ -54,25 +56,56 @@ def host_links(rack_file, host: str) -> list[tuple[str, str]]:
     return ends
 
 
+def each_tray(rack, action: Callable[[str], object]) -> list[str]:
+    """Run ``action`` on every tray concurrently (BMCs are independent); the errors, as text."""
+    names = list(rack.rack.devices_of("bmc"))
+    problems: list[str] = []
+
+    def one(name: str) -> None:
+        try:
+            action(name)
+        except DeviceError as exc:
+            problems.append(str(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(names))), thread_name_prefix="sequencing") as pool:
+        list(pool.map(one, names))
+    return problems
+
+
 @pytest.fixture(scope="module")
 def trays_off(rack) -> Iterator[None]:
     """Every tray off for the sequence (each journaled first); put back as it was afterwards."""
-    changes = []
+    changes: dict[str, Change] = {}
+
+    def off(name: str) -> None:
+        changes[name] = rack.safe_state.begin(name, "power", None)
+        rack.driver(name).reset("ForceOff")
+        rack.invalidate(name)
+
     try:
-        for name in rack.rack.devices_of("bmc"):
-            changes.append(rack.safe_state.begin(name, "power", None))
-            rack.driver(name).reset("ForceOff")
-            rack.invalidate(name)
+        problems = each_tray(rack, off)
+        if problems:
+            pytest.fail("could not switch the trays off: " + "; ".join(problems), pytrace=False)
         yield
     finally:
-        problems = []
-        for change in reversed(changes):
-            try:
-                rack.safe_state.restore(change)
-            except DeviceError as exc:
-                problems.append(str(exc))
+        problems = each_tray(rack, lambda name: name in changes and rack.safe_state.restore(changes[name]))
         if problems:
             pytest.fail("could not restore: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def trays_on_commanded(rack, trays_off) -> dict[str, float]:
+    """Reset On sent to every tray at once, after the shelves and switches (first tray test)."""
+    sent: dict[str, float] = {}
+
+    def on(name: str) -> None:
+        sent[name] = time.monotonic()
+        rack.driver(name).reset("On")
+
+    problems = each_tray(rack, on)
+    if problems:
+        pytest.fail("could not power the trays on: " + "; ".join(problems), pytrace=False)
+    return sent
 
 
 def test_1_shelf_comes_up(power_shelf, rack, restore, measure, limits, trays_off):
@@ -95,10 +128,11 @@ def test_2_switch_answers(switch, rack, measure, limits, trays_off):
     measure("switch_ready_s", took, item=switch, units="s")
 
 
-def test_3_tray_powers_on(bmc, rack, measure, limits, trays_off):
+def test_3_tray_powers_on(bmc, rack, measure, limits, trays_on_commanded):
     tray = rack.driver(bmc.device)
-    tray.reset("On")
+    since = time.monotonic() - trays_on_commanded[bmc.device]
     took = wait_for(lambda: tray.power_state() == "On", limit_of(limits, "tray_power_on_s").high)
+    took = round(took + since, 3) if took is not None else None
     rack.invalidate(bmc.device)
     measure("tray_power_on_s", took, item=bmc, units="s")
     link_limit = limit_of(limits, "link_up_s").high
