@@ -544,6 +544,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = data[: max(1, len(data) // 2)]
         self.send_response(reply.status)
         self.send_header("OData-Version", "4.0")
+        if self.close_connection:  # the client asked for it (sushy does): say so (RFC 9112 9.6)
+            self.send_header("Connection", "close")
         self.send_header("Cache-Control", "no-cache")
         if reply.status != 304:
             self.send_header("Content-Type", reply.content_type)
