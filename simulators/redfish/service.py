@@ -447,7 +447,7 @@ class RedfishService:
         self.server = _Server((self.ctx.host, 0), _Handler, self)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(
-            target=self.server.serve_forever, name=f"redfish-{self.name}", daemon=True
+            target=self.server.serve_forever, args=(0.1,), name=f"redfish-{self.name}", daemon=True
         )
         self._thread.start()
         return SimHandle(
@@ -496,6 +496,7 @@ class _Server(ThreadingHTTPServer):
                 while not service.stopping.wait(0.2):
                     pass
                 return
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body: no Nagle stall
             request.settimeout(TLS_HANDSHAKE_TIMEOUT_S)
             try:
                 tls = service.tls.wrap_socket(request, server_side=True)
@@ -543,6 +544,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = data[: max(1, len(data) // 2)]
         self.send_response(reply.status)
         self.send_header("OData-Version", "4.0")
+        if self.close_connection:  # the client asked for it (sushy does): say so (RFC 9112 9.6)
+            self.send_header("Connection", "close")
         self.send_header("Cache-Control", "no-cache")
         if reply.status != 304:
             self.send_header("Content-Type", reply.content_type)
