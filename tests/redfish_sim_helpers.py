@@ -21,7 +21,7 @@ from simulators.scenario import Fault
 from simulators.state import RackState
 from tests.conftest import ROOT, require
 
-COMPUTE_RACK = ROOT / "fixtures" / "racks" / "compute.yaml"
+COMPUTE_RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
 USER, PASSWORD = "admin", "demo-bmc-password"  # fixtures/secrets/demo.yaml: demo values only
 MODULE = {"bmc": "bmc", "power_shelf": "power_shelf", "cdu": "cdu"}
 

@@ -5,7 +5,7 @@ reference, the environment gets unique canary values, and rackval runs with
 every output enabled — terminal (plain and pytest's own), a DEBUG log file,
 the results database, the journal, JUnit, OCP TV and HTML reports, the
 simulator's log — passing and failing (wrong credentials on a PDU and a
-switch). No file and no byte of output may contain a canary.
+switch, a BMC). No file and no byte of output may contain a canary.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def canary_rack(tmp_path):
         "file:../secrets/demo.yaml#pdu_auth_key": "env:CANARY_PDU_AUTH",
         "file:../secrets/demo.yaml#pdu_priv_key": "env:CANARY_PDU_PRIV",
         "file:../secrets/demo.yaml#switch_password": "env:CANARY_SWITCH_PASSWORD",
+        "file:../secrets/demo.yaml#bmc_password": "env:CANARY_BMC_PASSWORD",
     }
     for old, new in refs.items():
         assert old in text
@@ -41,7 +42,7 @@ def canary_rack(tmp_path):
     rack.write_text(text)
     secrets = {
         name: f"canary-{name.lower()}-{uuid.uuid4().hex}"
-        for name in ("CANARY_PDU_AUTH", "CANARY_PDU_PRIV", "CANARY_SWITCH_PASSWORD")
+        for name in ("CANARY_PDU_AUTH", "CANARY_PDU_PRIV", "CANARY_SWITCH_PASSWORD", "CANARY_BMC_PASSWORD")
     }
     return rack, secrets
 
@@ -76,6 +77,8 @@ def test_no_secret_in_any_output(tmp_path, canary_rack):
         str(ROOT / "fixtures" / "scenarios" / "wrong-snmp-credentials.yaml"),
         "--scenario",
         str(ROOT / "fixtures" / "scenarios" / "wrong-ssh-password.yaml"),
+        "--scenario",
+        str(ROOT / "fixtures" / "scenarios" / "bmc-wrong-credentials.yaml"),
     ]
     outputs.append(
         rackval(
@@ -96,7 +99,7 @@ def test_no_secret_in_any_output(tmp_path, canary_rack):
             tmp_path,
         )
     )
-    outputs.append(rackval(["doctor", str(rack), "--sim", *wrong[:2]], env, tmp_path))
+    outputs.append(rackval(["doctor", str(rack), "--sim", *wrong], env, tmp_path))
     (tmp_path / "terminal.txt").write_text("\n".join(outputs))
 
     written = [p for p in tmp_path.rglob("*") if p.is_file() and fixtures_not(p, tmp_path)]
