@@ -130,4 +130,4 @@ def test_invalid_rack_file_is_a_located_usage_error(tmp_path):
     bad.write_text(DEMO_RACK.read_text().replace("    outlets: 24", "    outlets: -1", 1))
     proc, _ = run_pytest(tmp_path, "def test_x():\n    pass\n", "--rack", str(bad))
     assert proc.returncode == 4
-    assert "bad.yaml:15: devices.pdu-a.outlets: must be greater than 0" in proc.stderr
+    assert "bad.yaml:16: devices.pdu-a.outlets: must be greater than 0" in proc.stderr
