@@ -4,11 +4,11 @@
 ``python benchmarks/make_racks.py --check`` fails when the checked-in file is stale.
 
 The hall rack is one AI hall row as a single rack file: 4 three-phase PDUs of 48
-outlets, 8 leaf switches (Arista EOS and SONiC alternating) and 1 spine switch of
-64 ports, 92 servers with 2 PSUs and 4 NICs each, one power shelf, and the demo
-station's test points. Cabling: each server's NIC k goes to leaf k of its half
-of the hall (46 server ports per leaf), each leaf has 8 uplinks to the spine:
-46 x 8 + 64 = 432 planned links.
+outlets (pdu-a and pdu-c APC rPDU2, pdu-b and pdu-d Raritan PX3), 8 leaf switches
+(Arista EOS and SONiC alternating) and 1 spine switch of 64 ports, 92 servers with
+2 PSUs and 4 NICs each, one power shelf, and the demo station's test points.
+Cabling: each server's NIC k goes to leaf k of its half of the hall (46 server
+ports per leaf), each leaf has 8 uplinks to the spine: 46 x 8 + 64 = 432 planned links.
 
 Scaled racks (:func:`write_scaled_demo`) repeat the demo rack's devices, hosts,
 power map and cabling ``factor`` times (copy 1 keeps the demo's names, copy k
@@ -40,6 +40,13 @@ NICS = 4
 UPLINKS = 8
 SHELF_OUTLET = 47
 
+APC = {"driver": "apc-rpdu2", "model": "AP8681", "serial": "5A2315E{:05d}", "firmware": "v6.9.6"}
+RARITAN = {
+    "driver": "raritan-px",
+    "model": "PX3-5464V",
+    "serial": "1S1230{:04d}",
+    "firmware": "4.2.0.5-50274",
+}
 EOS = {"driver": "arista-eos", "model": "DCS-7060DX5-64S", "firmware": "4.30.4M"}
 SONIC = {"driver": "sonic", "model": "Mellanox-SN5400", "firmware": "SONiC.202311.1"}
 
@@ -87,19 +94,20 @@ def hall_text() -> str:
         "devices:",
     ]
     for i, pdu in enumerate(PDUS):
+        vendor = RARITAN if i % 2 else APC  # every second PDU (each server's second feed) is a Raritan
         lines += [
             f"  {pdu}:",
             "    kind: pdu",
-            "    driver: apc-rpdu2",
+            f"    driver: {vendor['driver']}",
             f"    address: 192.0.2.{11 + i}",
             f"    outlets: {OUTLETS}",
             "    phases: 3",
             "    rated_current_a: 32",
             "    derating_percent: 80",
             "    expected:",
-            "      model: AP8681",
-            f"      serial: 5A2315E{1001 + i:05d}",
-            "      firmware: v6.9.6",
+            f"      model: {vendor['model']}",
+            f"      serial: {vendor['serial'].format(1001 + i)}",
+            f"      firmware: {vendor['firmware']}",
             "    snmp:",
             '      version: "3"',
             "      user: rackval",
