@@ -20,15 +20,12 @@ Tables are indexed by outlet number on a stand-alone PDU (1..N).
 
 from __future__ import annotations
 
-import asyncio
-
 from pysnmp.proto.rfc1902 import Integer32
 
-from drivers.aio import LoopThread
-from drivers.base import Target
-from drivers.errors import DeviceError, DeviceProtocolError, DeviceReportedError
-from drivers.pdu import OutletAction, OutletReading, PduIdentity, PduSnapshot, PhaseReading
-from drivers.snmp import SnmpClient, decode_enum, decode_int, decode_scaled, decode_str
+from drivers.errors import DeviceError, DeviceProtocolError
+from drivers.pdu import OutletAction, OutletReading, PduIdentity, PhaseReading
+from drivers.snmp import decode_enum, decode_int, decode_scaled, decode_str
+from drivers.snmp_pdu import SnmpPdu
 
 RPDU2 = "1.3.6.1.4.1.318.1.1.26"
 IDENT_NAME = f"{RPDU2}.2.1.3"
@@ -65,14 +62,11 @@ def decode_outlet_state(value: object, device: str, oid: str) -> str:
     return decode_enum(value, OUTLET_STATES, device, oid)
 
 
-class ApcRpdu2:
-    """:class:`drivers.pdu.Pdu` for APC rPDU2 units; sync facade over ``a``-coroutines."""
+class ApcRpdu2(SnmpPdu):
+    """:class:`drivers.pdu.Pdu` for APC rPDU2 units.
 
-    def __init__(self, target: Target, loop: LoopThread) -> None:
-        self.name = target.name
-        self.target = target
-        self._loop = loop
-        self._snmp = SnmpClient(target)
+    The snapshot and the sync facade come from :class:`SnmpPdu`; this class reads the MIB.
+    """
 
     # -- coroutines ----------------------------------------------------------
     async def aidentity(self) -> PduIdentity:
@@ -172,32 +166,6 @@ class ApcRpdu2:
             )
         return readings
 
-    async def asnapshot(self) -> PduSnapshot:
-        """Identity, outlets and phases read concurrently.
-
-        A timeout or authentication failure fails the snapshot (the device is
-        unusable); garbage in one part is kept in ``errors`` for that part only.
-        """
-        errors: dict[str, DeviceError] = {}
-        results = await asyncio.gather(
-            self.aidentity(), self.aoutlets(errors), self.aphases(), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(
-                result, DeviceProtocolError | DeviceReportedError
-            ):
-                raise result
-        identity, outlets, phases = (None if isinstance(r, BaseException) else r for r in results)
-        for part, result in zip(("identity", "outlets", "phases"), results, strict=True):
-            if isinstance(result, BaseException):
-                errors[part] = result
-        return PduSnapshot(
-            identity=identity,
-            outlets=tuple(outlets or ()),
-            phases=tuple(phases or ()),
-            errors=errors,
-        )
-
     async def aset_outlet(self, index: int, action: OutletAction) -> None:
         if action not in COMMANDS:
             raise ValueError(f"action must be one of {sorted(COMMANDS)}, not {action!r}")
@@ -210,29 +178,3 @@ class ApcRpdu2:
         if not index.isdigit() or int(index) < 1:
             raise DeviceProtocolError(self.name, f"GETBULK {column}", f"unexpected index {index!r}")
         return int(index)
-
-    # -- sync facade ---------------------------------------------------------
-    def identity(self) -> PduIdentity:
-        return self._loop.run(self.aidentity())
-
-    def outlets(self) -> list[OutletReading]:
-        return self._loop.run(self.aoutlets())
-
-    def outlet(self, index: int) -> OutletReading:
-        return self._loop.run(self.aoutlet(index))
-
-    def phases(self) -> list[PhaseReading]:
-        return self._loop.run(self.aphases())
-
-    def snapshot(self) -> PduSnapshot:
-        return self._loop.run(self.asnapshot())
-
-    def set_outlet(self, index: int, action: OutletAction) -> None:
-        self._loop.run(self.aset_outlet(index, action))
-
-    def close(self) -> None:
-        async def close() -> None:
-            self._snmp.close()
-
-        if not self._loop.loop.is_closed():
-            self._loop.run(close())

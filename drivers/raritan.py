@@ -39,9 +39,10 @@ from pysnmp.proto.rfc1902 import Integer32
 
 from drivers.aio import LoopThread
 from drivers.base import Target
-from drivers.errors import DeviceError, DeviceProtocolError, DeviceReportedError
-from drivers.pdu import OutletAction, OutletReading, PduIdentity, PduSnapshot, PhaseReading
-from drivers.snmp import SnmpClient, decode_enum, decode_int, decode_str
+from drivers.errors import DeviceError, DeviceProtocolError
+from drivers.pdu import OutletAction, OutletReading, PduIdentity, PhaseReading
+from drivers.snmp import decode_enum, decode_int, decode_str
+from drivers.snmp_pdu import SnmpPdu
 
 PDU2 = "1.3.6.1.4.1.13742.6"
 PDU_ID = 1
@@ -111,14 +112,14 @@ def phase_count_of_poles(poles: int) -> int:
     raise ValueError(f"an inlet has at least one pole, not {poles}")
 
 
-class RaritanPx:
-    """:class:`drivers.pdu.Pdu` for Raritan PDU2-MIB units; sync facade over ``a``-coroutines."""
+class RaritanPx(SnmpPdu):
+    """:class:`drivers.pdu.Pdu` for Raritan PDU2-MIB units.
+
+    The snapshot and the sync facade come from :class:`SnmpPdu`; this class reads the MIB.
+    """
 
     def __init__(self, target: Target, loop: LoopThread) -> None:
-        self.name = target.name
-        self.target = target
-        self._loop = loop
-        self._snmp = SnmpClient(target)
+        super().__init__(target, loop)
         self._digits: dict[str, int] = {}  # sensor OID suffix -> decimal digits
         self._outlet_count: int | None = None
         self._poles: int | None = None
@@ -263,61 +264,9 @@ class RaritanPx:
             power_w=reading(ACTIVE_POWER, required=False),
         )
 
-    async def asnapshot(self) -> PduSnapshot:
-        """Identity, outlets and phases read concurrently.
-
-        A timeout or authentication failure fails the snapshot (the device is
-        unusable); garbage in one part is kept in ``errors`` for that part only.
-        """
-        errors: dict[str, DeviceError] = {}
-        results = await asyncio.gather(
-            self.aidentity(), self.aoutlets(errors), self.aphases(), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(
-                result, DeviceProtocolError | DeviceReportedError
-            ):
-                raise result
-        identity, outlets, phases = (None if isinstance(r, BaseException) else r for r in results)
-        for part, result in zip(("identity", "outlets", "phases"), results, strict=True):
-            if isinstance(result, BaseException):
-                errors[part] = result
-        return PduSnapshot(
-            identity=identity,
-            outlets=tuple(outlets or ()),
-            phases=tuple(phases or ()),
-            errors=errors,
-        )
-
     async def aset_outlet(self, index: int, action: OutletAction) -> None:
         if action not in OPERATIONS:
             raise ValueError(f"action must be one of {sorted(OPERATIONS)}, not {action!r}")
         if int(index) < 1:
             raise ValueError(f"outlet index must be >= 1, not {index}")
         await self._snmp.set(f"{SWITCHING_OPERATION}.{PDU_ID}.{int(index)}", Integer32(OPERATIONS[action]))
-
-    # -- sync facade ---------------------------------------------------------
-    def identity(self) -> PduIdentity:
-        return self._loop.run(self.aidentity())
-
-    def outlets(self) -> list[OutletReading]:
-        return self._loop.run(self.aoutlets())
-
-    def outlet(self, index: int) -> OutletReading:
-        return self._loop.run(self.aoutlet(index))
-
-    def phases(self) -> list[PhaseReading]:
-        return self._loop.run(self.aphases())
-
-    def snapshot(self) -> PduSnapshot:
-        return self._loop.run(self.asnapshot())
-
-    def set_outlet(self, index: int, action: OutletAction) -> None:
-        self._loop.run(self.aset_outlet(index, action))
-
-    def close(self) -> None:
-        async def close() -> None:
-            self._snmp.close()
-
-        if not self._loop.loop.is_closed():
-            self._loop.run(close())

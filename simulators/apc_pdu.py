@@ -34,8 +34,6 @@ here; configurable on the real unit too).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import numbers
 import threading
 import time
 import zlib
@@ -45,10 +43,9 @@ from typing import Any
 from pyasn1.type.univ import ObjectIdentifier, OctetString
 from pysnmp.proto.rfc1902 import Gauge32, Integer32, TimeTicks
 
-from rackval.errors import ConfigError
-from simulators.base import RequestGate, SimContext, SimHandle
-from simulators.scenario import check_fault_params
-from simulators.snmp_agent import MibTree, SetError, SnmpAgent, UsmUser, WrongValue
+from simulators.base import SimContext, SimHandle
+from simulators.snmp_agent import MibTree, SetError, WrongValue
+from simulators.snmp_pdu import start_pdu
 from simulators.state import RackState
 
 SYSTEM = "1.3.6.1.2.1.1"
@@ -105,16 +102,6 @@ RPDU_COMMANDS = {
     5: "delayedOff",
     6: "delayedReboot",
     7: "cancel",
-}
-
-FAULT_PARAMS: dict[str, dict[str, type]] = {
-    "dead_outlet": {"outlet": int},
-    "overcurrent": {"outlet": int, "factor": numbers.Real},
-    "no_answer": {},
-    "wrong_credentials": {},
-    "firmware": {"firmware": str},
-    "phase_imbalance": {"phase": str, "factor": numbers.Real},
-    "garbled": {},
 }
 
 
@@ -216,6 +203,9 @@ class ApcPduModel:
         self.master_config = {"power_on": 0, "reboot": DEFAULT_REBOOT_DURATION_S}
         self.tree = MibTree()
         self._build()
+
+    def stop(self) -> None:
+        self.outlets.stop()
 
     # -- live values -----------------------------------------------------------
     def uptime(self) -> int:
@@ -711,127 +701,6 @@ class ApcPduModel:
                 self.outlets.command(index, action)
 
 
-# --------------------------------------------------------------------------
-def _apply_faults(ctx: SimContext, name: str, model: ApcPduModel) -> dict[str, bool]:
-    """Validate and apply this device's faults; returns agent-level switches."""
-    switches = {"silent": False, "wrong_credentials": False}
-    for fault in ctx.faults:
-        allowed = FAULT_PARAMS.get(fault.kind)
-        if allowed is None:
-            raise ConfigError(
-                f"scenario: fault {fault.kind!r} on {name}: unknown for an apc-rpdu2 PDU "
-                f"(known: {', '.join(sorted(FAULT_PARAMS))})"
-            )
-        params = check_fault_params(fault, allowed)
-        for key in allowed:
-            if key not in params and not (fault.kind == "overcurrent" and key == "factor"):
-                raise ConfigError(f"scenario: fault {fault.kind} on {name}: {key} is required")
-        if "outlet" in params and not 1 <= params["outlet"] <= model.outlet_count:
-            raise ConfigError(
-                f"scenario: fault {fault.kind} on {name}: outlet {params['outlet']} "
-                f"does not exist ({name} has {model.outlet_count})"
-            )
-        factor = float(params.get("factor", 2.5))
-        if "factor" in allowed and factor <= 0:
-            raise ConfigError(f"scenario: fault {fault.kind} on {name}: factor must be > 0")
-        state = ctx.state
-        if fault.kind == "dead_outlet":
-            with state.lock:
-                state.dead_outlets.add((name, params["outlet"]))
-        elif fault.kind == "overcurrent":
-            with state.lock:
-                state.current_scale[(name, params["outlet"])] = factor
-        elif fault.kind == "phase_imbalance":
-            phase = params["phase"]
-            if phase not in PHASE_NUMBER:
-                raise ConfigError(f"scenario: fault phase_imbalance on {name}: phase must be L1, L2 or L3")
-            with state.lock:
-                for index in range(1, model.outlet_count + 1):
-                    if state.outlet_phase(name, index) == phase:
-                        key = (name, index)
-                        state.current_scale[key] = state.current_scale.get(key, 1.0) * factor
-        elif fault.kind == "firmware":
-            model.firmware = params["firmware"]
-        elif fault.kind == "garbled":
-            model.garbled = True
-        elif fault.kind == "no_answer":
-            switches["silent"] = True
-        elif fault.kind == "wrong_credentials":
-            switches["wrong_credentials"] = True
-    return switches
-
-
-def _credentials(ctx: SimContext, name: str, wrong: bool) -> tuple[list[str], list[UsmUser]]:
-    snmp = ctx.rack.devices[name].snmp
-    spoil = (lambda s: s + "-not-the-racks") if wrong else (lambda s: s)
-    communities: list[str] = []
-    users: list[UsmUser] = []
-    if snmp.community:
-        communities.append(spoil(ctx.resolve_secret(snmp.community)))
-    if snmp.user and snmp.auth_key and snmp.priv_key:
-        users.append(
-            UsmUser(
-                snmp.user,
-                snmp.auth_protocol,
-                spoil(ctx.resolve_secret(snmp.auth_key)),
-                snmp.priv_protocol,
-                spoil(ctx.resolve_secret(snmp.priv_key)),
-            )
-        )
-    return communities, users
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Run ``fn`` on ``loop``'s thread (directly if we are already there)."""
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        return fn()
-
-    async def call() -> Any:
-        return fn()
-
-    return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout)
-
-
 def start(ctx: SimContext, name: str) -> SimHandle:
     """Start the simulated APC rPDU2 PDU ``name`` of ``ctx.rack`` (entry point ``apc-rpdu2``)."""
-    device = ctx.rack.devices.get(name)
-    if device is None or device.kind != "pdu":
-        raise ConfigError(f"simulator apc-rpdu2: {name!r} is not a PDU of this rack")
-    loop = ctx.loop
-    model = ApcPduModel(ctx, name, loop)
-    switches = _apply_faults(ctx, name, model)
-    communities, users = _credentials(ctx, name, switches["wrong_credentials"])
-    gate = RequestGate(latency_s=ctx.latency_s)
-    agent = SnmpAgent(model.tree, gate=gate, communities=communities, users=users, host=ctx.host)
-    agent.silent = switches["silent"]
-    _on_loop(loop, lambda: agent.start(loop))
-
-    def stop() -> None:
-        def shutdown() -> None:
-            model.outlets.stop()
-            agent.close()
-
-        if loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):
-            _on_loop(loop, shutdown)
-
-    def sim_state() -> dict[str, Any]:
-        return {
-            "outlets": {
-                str(i): ("on" if ctx.state.outlet_on(name, i) else "off")
-                for i in range(1, model.outlet_count + 1)
-            }
-        }
-
-    return SimHandle(
-        name=name,
-        endpoint={"host": ctx.host, "port": agent.port, "protocol": "snmp"},
-        stop=stop,
-        stats=lambda: {"requests": gate.requests},
-        state=sim_state,
-    )
+    return start_pdu(ctx, name, "apc-rpdu2", lambda c, n: ApcPduModel(c, n, c.loop))

@@ -49,20 +49,17 @@ activePower(5) apparentPower(6) powerFactor(7) activeEnergy(8) onOff(14) frequen
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import numbers
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pyasn1.type.univ import ObjectIdentifier, OctetString
 from pysnmp.proto.rfc1902 import Gauge32, Integer32, TimeTicks
 
-from rackval.errors import ConfigError
-from simulators.base import RequestGate, SimContext, SimHandle
-from simulators.scenario import check_fault_params
-from simulators.snmp_agent import MibTree, SetError, SnmpAgent, UsmUser, Variable, WrongValue, oid_of
+from simulators.base import SimContext, SimHandle
+from simulators.snmp_agent import MibTree, SetError, WrongValue
+from simulators.snmp_pdu import start_pdu
 from simulators.state import RackState
 
 SYSTEM = "1.3.6.1.2.1.1"
@@ -131,42 +128,9 @@ INLET_SENSORS_3P = (
     FREQUENCY,
 )
 
-FAULT_PARAMS: dict[str, dict[str, type]] = {
-    "dead_outlet": {"outlet": int},
-    "overcurrent": {"outlet": int, "factor": numbers.Real},
-    "no_answer": {},
-    "wrong_credentials": {},
-    "firmware": {"firmware": str},
-    "phase_imbalance": {"phase": str, "factor": numbers.Real},
-    "garbled": {},
-}
 PHASES = ("L1", "L2", "L3")
 
 Row = tuple[int, ...]
-
-
-class _Tree(MibTree):
-    """A :class:`MibTree` whose table rows have multi-part indexes (pduId, outletId, sensorType)."""
-
-    def add_rows(
-        self,
-        column: str,
-        rows: Iterable[Row],
-        syntax: type,
-        getter: Callable[[Row], Any],
-        setter: Callable[[Row, Any], None] | None = None,
-    ) -> None:
-        base = oid_of(column)
-        self._objects.add(base)
-        for row in rows:
-            self._add(
-                (*base, *row),
-                Variable(
-                    syntax,
-                    (lambda r=row: getter(r)),
-                    None if setter is None else (lambda value, r=row: setter(r, value)),
-                ),
-            )
 
 
 def scaled(value: float, digits: int) -> int:
@@ -197,7 +161,7 @@ class RaritanPduModel:
         feeds = {f.index: f for f in ctx.rack.feeds_of(name)}
         self.names = {i: (feeds[i].outlet_name if i in feeds else "") for i in range(1, device.outlets + 1)}
         self.sys = {"contact": "rack-integration@example.com", "name": name, "location": ctx.rack.rack.serial}
-        self.tree = _Tree()
+        self.tree = MibTree()
         self._build()
 
     # -- physics ---------------------------------------------------------------
@@ -444,126 +408,6 @@ class RaritanPduModel:
         t.add_rows(f"{entry}.6", rows, Integer32, signed)
 
 
-# --------------------------------------------------------------------------
-def _apply_faults(ctx: SimContext, name: str, model: RaritanPduModel) -> dict[str, bool]:
-    """Validate and apply this device's faults (as the APC simulator spells them)."""
-    switches = {"silent": False, "wrong_credentials": False}
-    state = ctx.state
-    for fault in ctx.faults:
-        allowed = FAULT_PARAMS.get(fault.kind)
-        if allowed is None:
-            raise ConfigError(
-                f"scenario: fault {fault.kind!r} on {name}: unknown for a raritan-px PDU "
-                f"(known: {', '.join(sorted(FAULT_PARAMS))})"
-            )
-        params = check_fault_params(fault, allowed)
-        for key in allowed:
-            if key not in params and not (fault.kind == "overcurrent" and key == "factor"):
-                raise ConfigError(f"scenario: fault {fault.kind} on {name}: {key} is required")
-        if "outlet" in params and not 1 <= params["outlet"] <= model.outlet_count:
-            raise ConfigError(
-                f"scenario: fault {fault.kind} on {name}: outlet {params['outlet']} "
-                f"does not exist ({name} has {model.outlet_count})"
-            )
-        factor = float(params.get("factor", 2.5))
-        if "factor" in allowed and factor <= 0:
-            raise ConfigError(f"scenario: fault {fault.kind} on {name}: factor must be > 0")
-        if fault.kind == "dead_outlet":
-            with state.lock:
-                state.dead_outlets.add((name, params["outlet"]))
-        elif fault.kind == "overcurrent":
-            with state.lock:
-                state.current_scale[(name, params["outlet"])] = factor
-        elif fault.kind == "phase_imbalance":
-            phase = params["phase"]
-            if phase not in PHASES:
-                raise ConfigError(f"scenario: fault phase_imbalance on {name}: phase must be L1, L2 or L3")
-            with state.lock:
-                for index in range(1, model.outlet_count + 1):
-                    if state.outlet_phase(name, index) == phase:
-                        key = (name, index)
-                        state.current_scale[key] = state.current_scale.get(key, 1.0) * factor
-        elif fault.kind == "firmware":
-            model.firmware = params["firmware"]
-        elif fault.kind == "garbled":
-            model.garbled = True
-        elif fault.kind == "no_answer":
-            switches["silent"] = True
-        elif fault.kind == "wrong_credentials":
-            switches["wrong_credentials"] = True
-    return switches
-
-
-def _credentials(ctx: SimContext, name: str, wrong: bool) -> tuple[list[str], list[UsmUser]]:
-    snmp = ctx.rack.devices[name].snmp
-    spoil = (lambda s: s + "-not-the-racks") if wrong else (lambda s: s)
-    communities: list[str] = []
-    users: list[UsmUser] = []
-    if snmp.community:
-        communities.append(spoil(ctx.resolve_secret(snmp.community)))
-    if snmp.user and snmp.auth_key and snmp.priv_key:
-        users.append(
-            UsmUser(
-                snmp.user,
-                snmp.auth_protocol,
-                spoil(ctx.resolve_secret(snmp.auth_key)),
-                snmp.priv_protocol,
-                spoil(ctx.resolve_secret(snmp.priv_key)),
-            )
-        )
-    return communities, users
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        return fn()
-
-    async def call() -> Any:
-        return fn()
-
-    return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout)
-
-
 def start(ctx: SimContext, name: str) -> SimHandle:
     """Start the simulated Raritan PX ``name`` of ``ctx.rack`` (entry point ``raritan-px``)."""
-    device = ctx.rack.devices.get(name)
-    if device is None or device.kind != "pdu":
-        raise ConfigError(f"simulator raritan-px: {name!r} is not a PDU of this rack")
-    loop = ctx.loop
-    model = RaritanPduModel(ctx, name, loop)
-    switches = _apply_faults(ctx, name, model)
-    communities, users = _credentials(ctx, name, switches["wrong_credentials"])
-    gate = RequestGate(latency_s=ctx.latency_s)
-    agent = SnmpAgent(model.tree, gate=gate, communities=communities, users=users, host=ctx.host)
-    agent.silent = switches["silent"]
-    _on_loop(loop, lambda: agent.start(loop))
-
-    def stop() -> None:
-        def shutdown() -> None:
-            model.stop()
-            agent.close()
-
-        if loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):
-            _on_loop(loop, shutdown)
-
-    def sim_state() -> dict[str, Any]:
-        return {
-            "outlets": {
-                str(i): ("on" if ctx.state.outlet_on(name, i) else "off")
-                for i in range(1, model.outlet_count + 1)
-            }
-        }
-
-    return SimHandle(
-        name=name,
-        endpoint={"host": ctx.host, "port": agent.port, "protocol": "snmp"},
-        stop=stop,
-        stats=lambda: {"requests": gate.requests},
-        state=sim_state,
-    )
+    return start_pdu(ctx, name, "raritan-px", lambda c, n: RaritanPduModel(c, n, c.loop))

@@ -136,6 +136,27 @@ class MibTree:
                 ),
             )
 
+    def add_rows(
+        self,
+        oid: str | Oid,
+        rows: Iterable[tuple[int, ...]],
+        syntax: type[Asn1Item],
+        getter: Callable[[tuple[int, ...]], Any],
+        setter: Callable[[tuple[int, ...], Any], None] | None = None,
+    ) -> None:
+        """A column whose rows have multi-part indexes (e.g. PDU2-MIB's pduId.outletId.sensorType)."""
+        column = oid_of(oid)
+        self._objects.add(column)
+        for row in rows:
+            self._add(
+                (*column, *row),
+                Variable(
+                    syntax,
+                    (lambda r=row: getter(r)),
+                    None if setter is None else (lambda value, r=row: setter(r, value)),
+                ),
+            )
+
     def _add(self, oid: Oid, variable: Variable) -> None:
         if oid not in self._vars:
             bisect.insort(self._sorted, oid)

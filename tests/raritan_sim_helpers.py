@@ -6,21 +6,15 @@ Everything runs over real UDP on 127.0.0.1; nothing of pysnmp is mocked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from drivers.aio import LoopThread
 from drivers.raritan import RaritanPx
-from rackval.devices import build_target
 from rackval.model import Rack
-from rackval.secrets import secret_resolver
 from simulators import raritan_pdu
-from simulators.base import SimContext, SimHandle
-from simulators.scenario import Fault
-from simulators.state import RackState
-from tests.snmp_sim_helpers import demo_rack
+from tests.snmp_sim_helpers import PduVendor, SimPdu, demo_rack, running_pdu
 
 PDU = "pdu-b"
 COMMUNITY_ENV = "RACKVAL_TEST_RARITAN_COMMUNITY"
@@ -42,41 +36,11 @@ def raritan_rack(version: str = "3", timeout_s: float = 2.0, retries: int = 1) -
     return copy
 
 
-class SimRaritan:
-    def __init__(self, rack: Rack, loop: LoopThread, faults: list[dict[str, Any]], tmp: Path) -> None:
-        self.rack = rack
-        self.state = RackState(rack)
-        self.ctx = SimContext(
-            rack=rack,
-            state=self.state,
-            faults=[Fault(device=PDU, **f) for f in faults],
-            latency_s=0.0,
-            loop=loop.loop,
-            workdir=tmp,
-            resolve_secret=secret_resolver(rack.base_dir),
-        )
-        self.handle: SimHandle = raritan_pdu.start(self.ctx, PDU)
-        self.target = build_target(rack, PDU, {PDU: self.handle.endpoint})
-        self.driver = RaritanPx(self.target, loop)
-
-    @property
-    def port(self) -> int:
-        return int(self.handle.endpoint["port"])
-
-    def requests(self) -> int:
-        return int(self.handle.stats()["requests"])
-
-    def close(self) -> None:
-        self.driver.close()
-        self.handle.stop()
+RARITAN = PduVendor(PDU, raritan_pdu.start, RaritanPx)
 
 
-@contextmanager
 def running_raritan(
     loop: LoopThread, tmp: Path, *, rack: Rack | None = None, faults: list[dict[str, Any]] | None = None
-) -> Iterator[SimRaritan]:
-    sim = SimRaritan(rack or raritan_rack(), loop, faults or [], tmp)
-    try:
-        yield sim
-    finally:
-        sim.close()
+) -> AbstractContextManager[SimPdu]:
+    """The simulated Raritan pdu-b and a :class:`RaritanPx` driver connected to it."""
+    return running_pdu(loop, tmp, rack=rack or raritan_rack(), faults=faults, vendor=RARITAN)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,24 +70,44 @@ def pdu_target(rack: Rack, endpoint: dict[str, Any], name: str = PDU) -> Target:
     return build_target(rack, name, {name: endpoint})
 
 
+@dataclass(frozen=True)
+class PduVendor:
+    """Which PDU of the demo rack to simulate, with which simulator and driver."""
+
+    name: str
+    start: Callable[[SimContext, str], SimHandle]
+    driver: Callable[[Target, LoopThread], Any]
+
+
+APC = PduVendor(PDU, apc_pdu.start, ApcRpdu2)
+
+
 class SimPdu:
     """A running simulated PDU plus a driver connected to it."""
 
-    def __init__(self, rack: Rack, loop: LoopThread, faults: list[dict[str, Any]], tmp: Path) -> None:
+    def __init__(
+        self,
+        rack: Rack,
+        loop: LoopThread,
+        faults: list[dict[str, Any]],
+        tmp: Path,
+        vendor: PduVendor | None = None,
+    ) -> None:
+        vendor = vendor or APC
         self.rack = rack
         self.state = RackState(rack)
         self.ctx = SimContext(
             rack=rack,
             state=self.state,
-            faults=[Fault(device=PDU, **f) for f in faults],
+            faults=[Fault(device=vendor.name, **f) for f in faults],
             latency_s=0.0,
             loop=loop.loop,
             workdir=tmp,
             resolve_secret=secret_resolver(rack.base_dir),
         )
-        self.handle: SimHandle = apc_pdu.start(self.ctx, PDU)
-        self.target = pdu_target(rack, self.handle.endpoint)
-        self.driver = ApcRpdu2(self.target, loop)
+        self.handle: SimHandle = vendor.start(self.ctx, vendor.name)
+        self.target = pdu_target(rack, self.handle.endpoint, vendor.name)
+        self.driver = vendor.driver(self.target, loop)
 
     @property
     def port(self) -> int:
@@ -102,9 +123,14 @@ class SimPdu:
 
 @contextmanager
 def running_pdu(
-    loop: LoopThread, tmp: Path, *, rack: Rack | None = None, faults: list[dict[str, Any]] | None = None
+    loop: LoopThread,
+    tmp: Path,
+    *,
+    rack: Rack | None = None,
+    faults: list[dict[str, Any]] | None = None,
+    vendor: PduVendor | None = None,
 ) -> Iterator[SimPdu]:
-    sim = SimPdu(rack or demo_rack(), loop, faults or [], tmp)
+    sim = SimPdu(rack or demo_rack(), loop, faults or [], tmp, vendor)
     try:
         yield sim
     finally:
