@@ -202,10 +202,14 @@ class Progress:
             for text, style in lines:
                 self._line(text, style=style)
             self.shown = counts
-            if self.mode == "plain" and self.total:
-                while counts.done * 10 >= self._next_plain_tenth * self.total:
-                    self._next_plain_tenth += 1
-                    self._plain_progress(counts)
+            if (
+                self.mode == "plain"
+                and self.total
+                and counts.done * 10 >= self._next_plain_tenth * self.total
+            ):
+                # one line per tenth of the run crossed (several tenths in one tick: one line)
+                self._next_plain_tenth = counts.done * 10 // self.total + 1
+                self._plain_progress(counts)
 
     def _tick(self) -> None:
         while not self._stop.wait(REFRESH_S):
