@@ -13,3 +13,12 @@ def pytest_rackval_measurement(measurement, nodeid):  # type: ignore[no-untyped-
 @pytest.hookspec
 def pytest_rackval_run_started(run):  # type: ignore[no-untyped-def]
     """The rack is known and the run is about to start; ``run`` is a :class:`rackval.run.RunInfo`."""
+
+
+@pytest.hookspec
+def pytest_rackval_sync():  # type: ignore[no-untyped-def]
+    """Make every outcome and measurement recorded so far durable (it is about to be shown).
+
+    Called by the run's display before it shows outcomes, at most every
+    ``rackval.progress.REFRESH_S``; a results store flushes its writes here.
+    """

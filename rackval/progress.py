@@ -9,14 +9,22 @@ by device and where results were written.
 It writes to its own duplicate of the terminal's file descriptor, taken before
 pytest starts capturing, so the display keeps updating while tests run with
 their output captured.
+
+The screen is updated at a bounded rate, not per test: a test's end only
+updates counters and queues its lines; a ticker thread shows what is queued at
+most every ``REFRESH_S``. Before it shows anything it asks the results store to
+make those outcomes durable (the ``pytest_rackval_sync`` hook): what the
+technician sees has survived a power cut, and one fsync covers every outcome
+of the interval.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -32,6 +40,9 @@ from rackval.journal import journal_path
 from rackval.suites import suite_of
 
 Mode = Literal["live", "plain", "banner"]
+
+# the most often the screen changes while tests run (failures, counts, progress lines)
+REFRESH_S = 0.1
 
 FONT = {
     "P": ["#### ", "#   #", "#### ", "#    ", "#    "],
@@ -156,6 +167,15 @@ class Progress:
         self._live: Live | None = None
         self._next_plain_tenth = 1
         self._suites_seen: set[str] = set()
+        self._suite_sizes: dict[str, int] = {}
+        self.shown = Counts()  # the counts on the screen: durable, at most REFRESH_S old
+        self._queued: list[tuple[str, str | None]] = []  # lines not yet shown, in order
+        self._dirty = False
+        self._lock = threading.Lock()  # the queue and counts (test thread vs ticker)
+        self._show_lock = threading.Lock()  # one flush at a time, in order
+        self._sync: Any = lambda: None  # makes recorded outcomes durable (pytest_rackval_sync)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- output helpers --------------------------------------------------------
     def _line(self, text: str, style: str | None = None) -> None:
@@ -164,9 +184,54 @@ class Progress:
         else:
             self.console.print(text, markup=False, soft_wrap=True)
 
+    def _queue(self, text: str, style: str | None = None) -> None:
+        with self._lock:
+            self._queued.append((text, style))
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Show what is queued, after the store has made those outcomes durable."""
+        with self._show_lock:
+            with self._lock:
+                if not self._dirty:
+                    return
+                self._dirty = False
+                lines, self._queued = self._queued, []
+                counts = replace(self.outcome.counts)
+            self._sync()
+            for text, style in lines:
+                self._line(text, style=style)
+            self.shown = counts
+            if (
+                self.mode == "plain"
+                and self.total
+                and counts.done * 10 >= self._next_plain_tenth * self.total
+            ):
+                # one line per tenth of the run crossed (several tenths in one tick: one line)
+                self._next_plain_tenth = counts.done * 10 // self.total + 1
+                self._plain_progress(counts)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            self.flush()
+
+    def _start_ticker(self) -> None:
+        if self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._tick, name="rackval-progress", daemon=True)
+            self._ticker.start()
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+        self.flush()
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop redrawing (while an operator prompt owns the terminal)."""
+        self.flush()
         live = self._live
         if live is None:
             yield
@@ -190,14 +255,14 @@ class Progress:
         )
 
     def _estimate(self) -> str:
-        done = self.outcome.counts.done
+        done = self.shown.done
         if not done or not self.total:
             return "estimating"
         left = (time.monotonic() - self._started) / done * (self.total - done)
         return f"~{_duration(left)} left"
 
     def _render(self) -> Any:
-        c = self.outcome.counts
+        c = self.shown
         head = Text.assemble(
             ("rackval ", "bold"),
             f"rack {self.run.rack_serial if self.run else '?'}  ",
@@ -241,6 +306,7 @@ class Progress:
     def pytest_configure(self, config: pytest.Config) -> None:
         if self.quiet_pytest:
             silence_pytest(config)
+        self._sync = config.hook.pytest_rackval_sync
 
     def pytest_rackval_run_started(self, run: Any) -> None:
         self.run = run
@@ -253,7 +319,9 @@ class Progress:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            self.tests[item.nodeid] = TestInfo(item.nodeid, suite_of(item), item.name, _devices_of(item))
+            info = TestInfo(item.nodeid, suite_of(item), item.name, _devices_of(item))
+            self.tests[item.nodeid] = info
+            self._suite_sizes[info.suite] = self._suite_sizes.get(info.suite, 0) + 1
         self.total = len(session.items)
         suites = sorted({t.suite for t in self.tests.values()})
         serial = self.run.rack_serial if self.run else "?"
@@ -266,13 +334,13 @@ class Progress:
             self._live.start()
         elif self.mode == "plain":
             self._line(self.status)
+        self._start_ticker()
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.current = self.tests.get(nodeid)
         if self.mode == "plain" and self.current and self.current.suite not in self._suites_seen:
             self._suites_seen.add(self.current.suite)
-            n = sum(1 for t in self.tests.values() if t.suite == self.current.suite)
-            self._line(f"suite {self.current.suite}: {n} tests")
+            self._queue(f"suite {self.current.suite}: {self._suite_sizes.get(self.current.suite, 0)} tests")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         prev = self._phase_outcome.get(report.nodeid)
@@ -289,26 +357,21 @@ class Progress:
         outcome, message, when = self._phase_outcome.pop(nodeid, ("passed", "", "call"))
         info = self.tests.get(nodeid) or TestInfo(nodeid, "?", nodeid.split("::")[-1], [])
         counts = self.outcome.counts
-        if outcome == "failed":
-            counts.failed += 1
-            self.outcome.failures.append(Failure(info, message, when))
-            if self.mode != "banner":
-                where = "" if when == "call" else f" ({when})"
-                self._line(
-                    f"FAIL [{counts.done}/{self.total}] {info.suite} {info.name}{where}: {message}",
-                    style="red",
-                )
-        elif outcome == "skipped":
-            counts.skipped += 1
-        else:
-            counts.passed += 1
-        if self.mode == "plain" and self.total:
-            while counts.done * 10 >= self._next_plain_tenth * self.total:
-                self._next_plain_tenth += 1
-                self._plain_progress()
+        with self._lock:
+            self._dirty = True
+            if outcome == "failed":
+                counts.failed += 1
+                self.outcome.failures.append(Failure(info, message, when))
+                if self.mode != "banner":
+                    where = "" if when == "call" else f" ({when})"
+                    text = f"FAIL [{counts.done}/{self.total}] {info.suite} {info.name}{where}: {message}"
+                    self._queued.append((text, "red"))
+            elif outcome == "skipped":
+                counts.skipped += 1
+            else:
+                counts.passed += 1
 
-    def _plain_progress(self) -> None:
-        c = self.outcome.counts
+    def _plain_progress(self, c: Counts) -> None:
         self._line(
             f"progress: {c.done}/{self.total} done, {c.passed} passed, {c.failed} failed, "
             f"{c.skipped} skipped, elapsed {_duration(time.monotonic() - self._started)}, "
@@ -319,6 +382,7 @@ class Progress:
         self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._stop_ticker()
         if self._live is not None:
             self._live.stop()
             self._live = None

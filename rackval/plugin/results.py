@@ -159,6 +159,11 @@ class Recorder:
             self.store.record_measurement(self.run.run_id, nodeid, measurement)
 
     @pytest.hookimpl
+    def pytest_rackval_sync(self) -> None:
+        """Before the display shows outcomes: flush what was recorded (one fsync for all)."""
+        self.store.sync()
+
+    @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.run is None:
             return

@@ -1,10 +1,19 @@
 """The results store: runs, tests and measurements, each committed the moment it happens.
 
-SQLite by default (``<results_dir>/results.db``, WAL mode, fsync on commit),
-PostgreSQL when given a URL. A crash loses nothing already recorded: every
-record is its own committed transaction. A run has no outcome until it ends;
-a reader shows a run whose process is gone (or silent for too long) as
-``aborted``.
+SQLite by default (``<results_dir>/results.db``, WAL mode), PostgreSQL when
+given a URL. Every record is its own committed transaction when ``record_*``
+returns, so a crash of the run (SIGKILL included) loses nothing recorded.
+
+Against a power cut: on PostgreSQL every commit is flushed by the server
+before it returns. On SQLite the records' commits are written to the WAL
+without an fsync each; :class:`rackval.results.walsync.WalSync` flushes them
+in groups within a few milliseconds, and :meth:`ResultsStore.sync` waits for
+that flush. The run calls it before it *reports* anything (progress, summary,
+its end), so a power cut can lose only records of the last few milliseconds
+that no one has been shown yet (docs/results.md, "What a crash can lose").
+
+A run has no outcome until it ends; a reader shows a run whose process is
+gone (or silent for too long) as ``aborted``.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from rackval import kinds
 from rackval.measurement import Measurement
 from rackval.model import Rack
 from rackval.results import schema as s
+from rackval.results.walsync import WalSync
 from rackval.run import RunInfo
 
 RUN_OUTCOMES = ("pass", "fail", "error", "aborted")
@@ -286,28 +296,53 @@ def make_engine(url: str) -> Engine:
 
 
 class ResultsStore:
-    """Read and write runs. Each write is one committed transaction."""
+    """Read and write runs. Each write is one committed transaction; :meth:`sync` flushes."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
         self._writer: Connection | None = None
         self._write_lock = threading.Lock()
+        self._walsync: WalSync | None = None
+        database = engine.url.database
+        on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+        self._sqlite_file = Path(database) if on_file else None
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One committed transaction on the store's writing connection (kept open:
-        a pool checkout per record costs more than the insert)."""
+        a pool checkout per record costs more than the insert).
+
+        On SQLite the writer commits with ``synchronous=NORMAL`` (written, not yet
+        flushed) and tells the group syncer; :meth:`sync` flushes.
+        """
         with self._write_lock:
             if self._writer is None or self._writer.closed:
                 self._writer = self.engine.connect()
+                if self._sqlite_file is not None:
+                    self._writer.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                    self._writer.commit()
+                    if self._walsync is None:
+                        self._walsync = WalSync(self._sqlite_file)
             try:
                 with self._writer.begin():
                     yield self._writer
             except BaseException:
+                self._writer.invalidate()  # not back to the pool: it commits unflushed
                 self._writer.close()
                 self._writer = None
                 raise
+            if self._walsync is not None:
+                self._walsync.written()
+
+    def sync(self) -> None:
+        """Return when every record written so far is on the disk (survives a power cut).
+
+        A no-op on PostgreSQL, whose commits are flushed when they return.
+        """
+        walsync = self._walsync
+        if walsync is not None:
+            walsync.sync()
 
     @classmethod
     def open(cls, url: str | None = None, results_dir: str | Path = "results") -> ResultsStore:
@@ -329,6 +364,9 @@ class ResultsStore:
 
     def close(self) -> None:
         with self._write_lock:
+            if self._walsync is not None:
+                self._walsync.close()
+                self._walsync = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -434,6 +472,7 @@ class ResultsStore:
                     ended_at=_as_utc(ended_at or datetime.now(UTC)),
                 )
             )
+        self.sync()
 
     # -- reading ---------------------------------------------------------------
 
