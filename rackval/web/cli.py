@@ -78,7 +78,11 @@ def serve(
     sock.bind((host, port))
     bound = sock.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), log_level="warning", access_log=False))
+    # live event streams never end by themselves: do not wait long for them on Ctrl-C
+    config = uvicorn.Config(
+        create_app(ctx), log_level="warning", access_log=False, timeout_graceful_shutdown=3
+    )
+    server = uvicorn.Server(config)
     typer.echo(f"station {loaded.station.id}: serving {url} (results in {ctx.settings.results_dir})")
     sys.stdout.flush()
     if ready_file is not None:
