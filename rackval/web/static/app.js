@@ -110,6 +110,11 @@ function renderProgress(r) {
   } else {
     verdict.hidden = true;
   }
+  // the verdict comes with the run's last event; the process still writes reports and
+  // stops the simulated rack: a new run can start once it has exited
+  const active = r.exit_code === null || r.exit_code === undefined;
+  $("run").dataset.ended = active ? "" : "yes";
+  if ($("start")) $("start").disabled = active;
   const stop = $("stop");
   if (stop) {
     stop.hidden = Boolean(r.outcome);
@@ -179,7 +184,11 @@ if (isOperator) {
     const input = $("prompt-input");
     const answer = abort ? "n" : input.hidden ? "" : input.value;
     try {
-      await post(`/api/prompts/${promptShown}`, { answer });
+      if (abort && !input.hidden) {
+        await post("/api/runs/current/stop"); // no value to give: stop the run, as Ctrl-C would
+      } else {
+        await post(`/api/prompts/${promptShown}`, { answer }); // a declined confirmation fails its test
+      }
       $("prompt-dialog").close();
     } catch (e) {
       showError(e.message);
