@@ -42,6 +42,8 @@ def serve(
     suite: Annotated[
         list[str] | None, typer.Option(help="suites of runs started here (default: the station's)")
     ] = None,
+    marker: Annotated[str | None, typer.Option("-m", "--marker", help="pytest -m expression of runs")] = None,
+    tick: Annotated[float, typer.Option(help="seconds between reads of the run's events")] = 0.1,
     ready_file: Annotated[Path | None, typer.Option(help='write {"url": ...} here once listening')] = None,
 ) -> None:
     """Serve the station's page: start/stop runs, answer prompts, see PASS/FAIL and history."""
@@ -64,7 +66,15 @@ def serve(
             results_dir = (
                 station.resolve().parent / loaded.results_dir if loaded.results_dir else Path("results")
             )
-        ctx = build_context(loaded, results_dir=results_dir, simulate=sim, scenarios=scenario, suites=suite)
+        ctx = build_context(
+            loaded,
+            results_dir=results_dir,
+            simulate=sim,
+            scenarios=scenario,
+            suites=suite,
+            extra_args=["-m", marker] if marker else [],
+            tick_s=tick,
+        )
     except ConfigError as exc:
         raise _fail(exc.problems) from None
     if host not in LOOPBACK:

@@ -236,7 +236,8 @@ class Hub:
             view.prompt, changed = prompt, True
         if run.stop_requested != view.stopping:
             view.stopping, changed = run.stop_requested, True
-        update: dict[str, Any] = {}
+        # when the oldest event of this batch was written: the page's worst lag behind the run
+        update: dict[str, Any] = {"batch_first_t": events[0].get("t") if events else None}
         if exit_code is not None:
             view.exit_code, changed = exit_code, True
             view.running.clear()
