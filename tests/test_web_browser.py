@@ -1,10 +1,11 @@
 """The station page in a real headless Chromium (Playwright): what a technician does.
 
 One page server (simulated demo rack, power suite, the dead-outlet scenario on
-offer) for the module; the tests run in order: a viewer cannot start, an
-operator runs the rack (answering the rack-serial prompt in a dialog) to PASS,
-then under a fault to FAIL with the failing item named, then opens the report
-and retests the failures from the history, and stops a run from its prompt.
+offer) per module: a viewer cannot start; an operator (one test, as each step
+needs the runs of the one before) runs the rack, answering the rack-serial
+prompt in a dialog, to PASS, then under a fault to FAIL with the failing item
+named, opens the report and retests the failures from the history, and stops
+a run from its prompt.
 
 Screenshots of each view: ``$RACKVAL_ARTIFACTS/screenshots/`` when set, else the
 test's temporary folder (printed with ``-s``).
@@ -102,8 +103,7 @@ def test_viewer_cannot_start_a_run(browser, served, shots):
     context.close()
 
 
-def test_run_to_pass_with_a_prompt_in_a_dialog(operator_page, shots):
-    page = operator_page
+def run_to_pass_with_a_prompt_in_a_dialog(page, shots) -> None:
     # every value the done counter shows, as the page shows it
     page.evaluate(
         """() => { window.seenDone = [];
@@ -125,8 +125,7 @@ def test_run_to_pass_with_a_prompt_in_a_dialog(operator_page, shots):
     no_secrets(page.content())
 
 
-def test_run_under_a_fault_fails_naming_the_item(operator_page, shots):
-    page = operator_page
+def run_under_a_fault_fails_naming_the_item(page, shots) -> None:
     start_and_answer(page, shots, "fail", scenario="dead-outlet")
     assert wait_verdict(page) == "FAIL"
     page.screenshot(path=shots / "fail.png")
@@ -138,8 +137,7 @@ def test_run_under_a_fault_fails_naming_the_item(operator_page, shots):
     no_secrets(page.content())
 
 
-def test_history_opens_the_report_and_starts_a_retest(operator_page, shots):
-    page = operator_page
+def history_opens_the_report_and_retests(page, shots) -> None:
     page.wait_for_selector("#start:not([disabled])", timeout=RUN_TIMEOUT_MS)
     page.click("#tab-history")
     rows = page.locator("#history tbody tr")
@@ -171,8 +169,7 @@ def test_history_opens_the_report_and_starts_a_retest(operator_page, shots):
     assert page.inner_text("#total") == page.inner_text("#n-passed") == "3"
 
 
-def test_abort_at_a_prompt_stops_the_run(operator_page, shots):
-    page = operator_page
+def abort_at_a_prompt_stops_the_run(page, shots) -> None:
     page.wait_for_selector("#start:not([disabled])", timeout=RUN_TIMEOUT_MS)
     page.fill("#serial", DEMO_SERIAL)
     page.select_option("#scenario", "")
@@ -181,3 +178,11 @@ def test_abort_at_a_prompt_stops_the_run(operator_page, shots):
     page.click("#prompt-abort")  # Stop: SIGINT to the run, the same restore as Ctrl-C
     assert wait_verdict(page) == "STOPPED"
     page.screenshot(path=shots / "stopped.png")
+
+
+def test_technician_runs_a_rack_from_the_page(operator_page, shots):
+    """One technician's shift, in order (each step needs the runs of the one before)."""
+    run_to_pass_with_a_prompt_in_a_dialog(operator_page, shots)
+    run_under_a_fault_fails_naming_the_item(operator_page, shots)
+    history_opens_the_report_and_retests(operator_page, shots)
+    abort_at_a_prompt_stops_the_run(operator_page, shots)
