@@ -232,3 +232,64 @@ def test_serve_refuses_a_station_without_racks_dir(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2 and "racks_dir" in proc.stderr
+
+
+MANUAL_SUITE = """
+def test_manual_steps(operator):
+    operator.confirm("Connect the DMM probe to busbar A", key="probe-a")
+    serial = operator.scan("Scan the rack serial", key="rack-serial", expected="RK-DEMO-0001")
+    temp = operator.enter("Ambient temperature (C)", key="ambient", convert=float)
+    assert serial == "RK-DEMO-0001" and temp == 22.5
+"""
+
+
+def test_prompts_of_a_test_are_answered_from_the_page(tmp_path):
+    suite = tmp_path / "manual"
+    suite.mkdir()
+    (suite / "test_manual.py").write_text(MANUAL_SUITE)
+    answers = {"confirm": "", "Scan the rack serial": DEMO_SERIAL, "Ambient temperature (C)": "22.5"}
+    asked: list[tuple[str, str]] = []
+    with (
+        serve(tmp_path, suite=str(suite), scan_rack_serial=False) as served,
+        httpx.Client(base_url=served.url, timeout=60) as http,
+    ):
+        http.post("/api/login", json={"code": PIN}, headers=HEADERS)
+        assert http.post("/api/runs", json={"serial": DEMO_SERIAL}, headers=HEADERS).status_code == 201
+        with httpx.stream("GET", served.url + "api/events", timeout=60) as stream:
+            for _kind, data in sse_events(stream):
+                prompt = data and data.get("prompt")
+                if prompt and (prompt["text"], prompt["kind"]) not in asked:
+                    asked.append((prompt["text"], prompt["kind"]))
+                    answer = answers["confirm" if prompt["kind"] == "confirm" else prompt["text"]]
+                    r = http.post(f"/api/prompts/{prompt['id']}", json={"answer": answer}, headers=HEADERS)
+                    assert r.status_code == 200
+                if data and data.get("exit_code") is not None:
+                    break
+    assert asked == [
+        ("Connect the DMM probe to busbar A", "confirm"),
+        ("Scan the rack serial", "value"),
+        ("Ambient temperature (C)", "value"),
+    ]
+    assert data["outcome"] == "pass" and data["counts"]["passed"] == data["total"] == 1, (
+        served.log.read_text()
+    )
+
+
+def test_wrong_serial_scanned_is_an_error_with_the_reason(tmp_path):
+    with serve(tmp_path) as served, httpx.Client(base_url=served.url, timeout=60) as http:
+        http.post("/api/login", json={"code": PIN}, headers=HEADERS)
+        assert http.post("/api/runs", json={"serial": DEMO_SERIAL}, headers=HEADERS).status_code == 201
+        with httpx.stream("GET", served.url + "api/events", timeout=60) as stream:
+            answered = False
+            for _kind, data in sse_events(stream):
+                if data and data.get("prompt") and not answered:
+                    answered = True
+                    http.post(
+                        f"/api/prompts/{data['prompt']['id']}", json={"answer": "RK-OTHER"}, headers=HEADERS
+                    )
+                if data and data.get("exit_code") is not None:
+                    break
+    assert (
+        data["exit_code"] == 3 and data["outcome"] == "error"
+    )  # rackval run's "rack not ready / wrong rack"
+    assert any("scanned rack serial 'RK-OTHER', expected 'RK-DEMO-0001'" in line for line in data["log_tail"])

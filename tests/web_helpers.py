@@ -55,15 +55,15 @@ class Served:
 
 
 @contextmanager
-def serve(folder: Path, *extra: str, scan_rack_serial: bool = True) -> Iterator[Served]:
-    """``rackval station serve`` on a free loopback port, simulated racks, the power suite."""
+def serve(folder: Path, *extra: str, scan_rack_serial: bool = True, suite: str = "power") -> Iterator[Served]:
+    """``rackval station serve`` on a free loopback port, simulated racks, one suite."""
     station = make_station(folder, scan_rack_serial=scan_rack_serial)
     ready = folder / "ready.json"
     log = folder / "serve.log"
     results = folder / "results"
     cmd = [sys.executable, "-m", "rackval", "station", "serve", "--station", str(station)]
     cmd += ["--port", "0", "--results-dir", str(results), "--ready-file", str(ready)]
-    cmd += ["--sim", "--scenario", str(SCENARIOS / "dead-outlet.yaml"), "--suite", "power", *extra]
+    cmd += ["--sim", "--scenario", str(SCENARIOS / "dead-outlet.yaml"), "--suite", suite, *extra]
     env = {k: v for k, v in os.environ.items() if k not in ("RACKVAL_ANSWERS", "RACKVAL_RESULTS_DIR")}
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
