@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from rackval.prompts import channel_ask
 from rackval.station import load_station, load_station_text
 from rackval.web.app import build_context, create_app
 from rackval.web.auth import MAX_FAILURES, Auth, hash_code
+from tests.conftest import ROOT
 from tests.web_helpers import BADGE, DEMO_SERIAL, PIN, demo_secrets, make_station, serve
 
 pytestmark = pytest.mark.timeout(120)
@@ -148,6 +150,8 @@ def sse_events(response: httpx.Response):
         elif line.startswith("data: "):
             data = json.loads(line[6:])
         elif line == "":
+            if kind is None and data is None:
+                continue  # the end of a comment (keep-alive) block
             assert kind is not None, "an SSE block without an event: line"
             yield kind, data
             kind = data = None
@@ -293,3 +297,32 @@ def test_wrong_serial_scanned_is_an_error_with_the_reason(tmp_path):
         data["exit_code"] == 3 and data["outcome"] == "error"
     )  # rackval run's "rack not ready / wrong rack"
     assert any("scanned rack serial 'RK-OTHER', expected 'RK-DEMO-0001'" in line for line in data["log_tail"])
+
+
+def test_stop_during_a_destructive_test_restores_the_rack(tmp_path):
+    """Stop is Ctrl-C: the run's teardown switches pdu-a outlet 5 back on, journaled."""
+    suite = ROOT / "tests" / "data" / "destructive_suite"  # switches outlet 5 off, then hangs
+    with (
+        serve(tmp_path, suite=str(suite), scan_rack_serial=False, env={"RACKVAL_BREAK": "hang"}) as served,
+        httpx.Client(base_url=served.url, timeout=60) as http,
+    ):
+        http.post("/api/login", json={"code": PIN}, headers=HEADERS)
+        assert http.post("/api/runs", json={"serial": DEMO_SERIAL}, headers=HEADERS).status_code == 201
+        journals = served.results / "journals" / DEMO_SERIAL
+        deadline = time.monotonic() + 60
+        while not any('"change"' in j.read_text() for j in journals.glob("*.jsonl")):
+            assert time.monotonic() < deadline, served.log.read_text()[-2000:]
+            time.sleep(0.05)
+        state = http.get("/api/state").json()["run"]
+        assert [n.rsplit("::", 1)[-1] for n in state["running"]] == ["test_switch_off_then_break"]
+        assert http.post("/api/runs/current/stop", headers=HEADERS).status_code == 200
+        with httpx.stream("GET", served.url + "api/events", timeout=60) as stream:
+            for _kind, data in sse_events(stream):
+                if data and data.get("exit_code") is not None:
+                    break
+    assert data["exit_code"] == 130 and data["outcome"] == "aborted", served.log.read_text()[-2000:]
+    entries = [json.loads(line) for j in journals.glob("*.jsonl") for line in j.read_text().splitlines()]
+    changes = {e["id"] for e in entries if e["event"] == "change"}
+    restored = {e["id"] for e in entries if e["event"] == "restored"}
+    assert any(e["event"] == "change" and e["device"] == "pdu-a" and e["target"] == 5 for e in entries)
+    assert changes and changes <= restored

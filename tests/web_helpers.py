@@ -55,7 +55,13 @@ class Served:
 
 
 @contextmanager
-def serve(folder: Path, *extra: str, scan_rack_serial: bool = True, suite: str = "power") -> Iterator[Served]:
+def serve(
+    folder: Path,
+    *extra: str,
+    scan_rack_serial: bool = True,
+    suite: str = "power",
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
     """``rackval station serve`` on a free loopback port, simulated racks, one suite."""
     station = make_station(folder, scan_rack_serial=scan_rack_serial)
     ready = folder / "ready.json"
@@ -64,9 +70,10 @@ def serve(folder: Path, *extra: str, scan_rack_serial: bool = True, suite: str =
     cmd = [sys.executable, "-m", "rackval", "station", "serve", "--station", str(station)]
     cmd += ["--port", "0", "--results-dir", str(results), "--ready-file", str(ready)]
     cmd += ["--sim", "--scenario", str(SCENARIOS / "dead-outlet.yaml"), "--suite", suite, *extra]
-    env = {k: v for k, v in os.environ.items() if k not in ("RACKVAL_ANSWERS", "RACKVAL_RESULTS_DIR")}
+    child_env = {k: v for k, v in os.environ.items() if k not in ("RACKVAL_ANSWERS", "RACKVAL_RESULTS_DIR")}
+    child_env.update(env or {})
     with log.open("wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=child_env, cwd=folder)
     try:
         deadline = time.monotonic() + 60
         while not ready.exists():

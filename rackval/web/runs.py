@@ -12,6 +12,7 @@ rack back in its safe state as they do at the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -209,6 +210,10 @@ class RunManager:
                     stderr=subprocess.STDOUT,
                     env=env,
                     cwd=self.settings.station_file.parent,
+                    # its own session: a Ctrl-C at the server's terminal must not reach the run
+                    # as well as the one SIGINT the server sends it (a second Ctrl-C would cut
+                    # the run's restore short)
+                    start_new_session=True,
                 )
             self.current = RunProcess(
                 number=self._count,
@@ -227,8 +232,10 @@ class RunManager:
         run = self.current
         if run is None or run.exit_code() is not None:
             raise RunError("no run in progress", 409)
+        if run.stop_requested:
+            return run  # one SIGINT: a second would interrupt the restore, as a second Ctrl-C does
         run.stop_requested = True
-        run.process.send_signal(signal.SIGINT)
+        interrupt(run.process)
         return run
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
@@ -236,12 +243,20 @@ class RunManager:
         run = self.current
         if run is None or run.exit_code() is not None:
             return
-        run.process.send_signal(signal.SIGINT)
+        if not run.stop_requested:
+            run.stop_requested = True
+            interrupt(run.process)
         try:
             run.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
             run.process.terminate()  # SIGTERM: rackval handles it as an interrupt too
             run.process.wait(10)
+
+
+def interrupt(process: subprocess.Popen[bytes]) -> None:
+    """What Ctrl-C does at a terminal: SIGINT to the run's process group (it leads its own)."""
+    with contextlib.suppress(ProcessLookupError):  # it has just ended
+        os.killpg(process.pid, signal.SIGINT)
 
 
 def scenario_files(paths: list[Path]) -> dict[str, Path]:
