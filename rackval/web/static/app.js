@@ -92,7 +92,7 @@ function renderProgress(r) {
   $("run").hidden = false;
   text("rack-serial", r.serial);
   text("rack-model", r.model ? `(${r.model})` : "");
-  text("run-id", r.run_id || "starting…");
+  text("run-id", r.run_id || (r.exit_code === null || r.exit_code === undefined ? "starting…" : "–"));
   text("done", r.done);
   text("total", r.total === null ? "?" : r.total);
   for (const k of ["passed", "failed", "error", "skipped"]) text(`n-${k}`, r.counts[k] || 0);
