@@ -221,6 +221,7 @@ def _start_prompts(rack: Any, station: Any, answers: Path | None, operator: str 
     from rackval.prompts import (
         NotInteractive,
         Operator,
+        channel_from_env,
         env_non_interactive,
         load_answers,
         terminal_ask,
@@ -232,6 +233,9 @@ def _start_prompts(rack: Any, station: Any, answers: Path | None, operator: str 
         return operator
 
     def ask(text: str) -> str:
+        channel = channel_from_env()  # a run started by the station's web page
+        if channel is not None:
+            return channel(text)
         if env_non_interactive() or not sys.stdin.isatty():
             raise NotInteractive
         return terminal_ask(sys.stdin, sys.stdout)(text)
@@ -465,3 +469,14 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _mount_station() -> None:
+    try:
+        from rackval.web.cli import station_app
+    except ImportError:  # the web dependencies are not installed
+        return
+    app.add_typer(station_app, name="station", help="The test station: its web page.")
+
+
+_mount_station()

@@ -37,6 +37,9 @@ NO = {"n", "no", "false", "abort", "q"}
 MAX_TRIES = 3
 
 NON_INTERACTIVE_ENV = "RACKVAL_NON_INTERACTIVE"  # set it to never ask at a terminal
+# a folder through which the station's web page answers prompts (see :func:`channel_ask`)
+PROMPT_CHANNEL_ENV = "RACKVAL_PROMPT_CHANNEL"
+CONFIRM_SUFFIX = " [Enter = done, n = abort] "
 
 Ask = Callable[[str], str]  # shows the prompt text, returns what the operator typed
 
@@ -110,7 +113,7 @@ class Operator:
     # -- the three kinds of prompt ----------------------------------------------
     def confirm(self, text: str, *, key: str) -> None:
         """The operator did a manual step ("..., then press Enter"); raises if they decline."""
-        answer = self._answer(key, f"{text} [Enter = done, n = abort] ")
+        answer = self._answer(key, f"{text}{CONFIRM_SUFFIX}")
         word = str(answer).strip().lower() if not isinstance(answer, bool) else str(answer).lower()
         if word in NO:
             raise PromptError(f"prompt {key!r}: the operator did not confirm: {text}")
@@ -201,3 +204,40 @@ def terminal_ask(stdin: Any, stdout: Any) -> Ask:
         return line.rstrip("\r\n")
 
     return ask
+
+
+def channel_ask(directory: str | Path, poll_s: float = 0.05) -> Ask:
+    """An :data:`Ask` through files, for a run started by the station's web page.
+
+    The run writes ``prompt-N.json`` (``{"id": N, "text": ..., "kind": ...}``) and waits
+    for ``answer-N.json`` (``{"answer": "..."}``); both are written to a temporary name
+    and renamed, so neither side ever reads half a file. Files, not a socket: the page
+    server may restart while a run waits, and the pending prompt is still there. Waiting
+    is interrupted by Ctrl-C/SIGINT (the page's Stop) like a terminal prompt.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def ask(text: str) -> str:
+        import json
+        import time
+
+        existing = [int(p.stem.split("-", 1)[1]) for p in folder.glob("prompt-*.json")]
+        n = max(existing, default=0) + 1
+        kind = "confirm" if text.endswith(CONFIRM_SUFFIX) else "value"
+        shown = text.removesuffix(CONFIRM_SUFFIX).strip().rstrip(":")
+        tmp = folder / f".prompt-{n}.tmp"
+        tmp.write_text(json.dumps({"id": n, "text": shown, "kind": kind, "pid": os.getpid()}))
+        tmp.rename(folder / f"prompt-{n}.json")
+        answer = folder / f"answer-{n}.json"
+        while not answer.exists():
+            time.sleep(poll_s)
+        return str(json.loads(answer.read_text()).get("answer", ""))
+
+    return ask
+
+
+def channel_from_env() -> Ask | None:
+    """The web page's prompt channel when ``RACKVAL_PROMPT_CHANNEL`` names one, else None."""
+    folder = os.environ.get(PROMPT_CHANNEL_ENV, "")
+    return channel_ask(folder) if folder else None

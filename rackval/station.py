@@ -84,6 +84,27 @@ class SupplyCheck(StrictModel):
         return self
 
 
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class OperatorSpec(StrictModel):
+    """An operator who may start/stop runs and answer prompts from the station's web page.
+
+    Only SHA-256 hashes of the PIN and badge code are kept (``rackval station hash-pin``
+    prints one): the station file never holds a credential in plain text.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    pin_sha256: Sha256Hex | None = None
+    badge_sha256: Sha256Hex | None = None
+
+    @model_validator(mode="after")
+    def _has_credential(self) -> OperatorSpec:
+        if self.pin_sha256 is None and self.badge_sha256 is None:
+            raise ValueError("an operator needs pin_sha256 or badge_sha256")
+        return self
+
+
 class Station(StrictModel):
     station: StationIdentity
     instruments: dict[Name, InstrumentSpec]
@@ -96,6 +117,9 @@ class Station(StrictModel):
     results_dir: str | None = None
     results_db: str | None = None
     report_formats: list[str] = []
+    # the station's web page (`rackval station serve`)
+    racks_dir: str | None = None  # rack files, picked by the scanned serial
+    operators: list[OperatorSpec] = []
 
     _source: Path | None = PrivateAttr(default=None)
     _doc: LocatedDocument | None = PrivateAttr(default=None)
@@ -123,6 +147,15 @@ def _reference_problems(station: Station) -> list[tuple[tuple[str | int, ...], s
         for name in getattr(station, section):
             if name not in station.instruments:
                 problems.append(((section, name), f"{name!r} is not an instrument of this station"))
+    seen: set[str] = set()
+    for i, op in enumerate(station.operators):
+        if op.name in seen:
+            problems.append((("operators", i, "name"), f"operator {op.name!r} is listed twice"))
+        seen.add(op.name)
+    if station.racks_dir is not None and station.source is not None and station.source.exists():
+        folder = station.source.parent / station.racks_dir
+        if not folder.is_dir():
+            problems.append((("racks_dir",), f"{folder} is not a folder"))
     return problems
 
 

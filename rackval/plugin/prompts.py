@@ -22,6 +22,7 @@ from rackval.prompts import (
     NotInteractive,
     Operator,
     PromptError,
+    channel_from_env,
     env_non_interactive,
     load_answers,
     terminal_ask,
@@ -59,6 +60,9 @@ def _suspended(config: pytest.Config) -> Iterator[None]:
 
 
 def _ask(text: str) -> str:
+    channel = channel_from_env()  # a run started by the station's web page
+    if channel is not None:
+        return channel(text)
     # the operator's terminal: reachable only while capture is suspended
     if env_non_interactive() or not sys.stdin or not sys.stdin.isatty():
         raise NotInteractive
