@@ -65,6 +65,7 @@ def run_suites(
     extra: list[str] = (),
     timeout: float = 600,
     env: dict[str, str] | None = None,
+    simulate: bool = True,
 ) -> SuiteRun:
     junit = tmp_path / "junit.xml"
     suite_dirs = [str(ROOT / "suites" / s) for s in suites] or [str(ROOT / "suites")]
@@ -82,7 +83,7 @@ def run_suites(
     if scenarios:
         for s in scenarios:
             cmd += ["--sim", str(s)]
-    else:
+    elif simulate:  # otherwise ``extra`` says where the devices are (e.g. --endpoints)
         cmd += ["--sim"]
     cmd += list(extra)
     proc = subprocess.run(

@@ -1,0 +1,63 @@
+"""Power-on sequencing that fails part-way leaves the rack as it found it.
+
+The simulated rack runs in its own process, so its state can be read after the
+sequencing run has ended. Under the missing-cable scenario tray-05's link never
+comes up: its power-on step fails after every tray was switched off and on
+again. Afterwards every tray must be On (as before the run), every outlet on,
+and the journal must hold nothing left to restore.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from rackval.journal import pending_for_rack
+from rackval.simprocess import start_sim_process
+from tests.conftest import DEMO_RACK, ROOT, SCENARIOS
+from tests.suite_runner import run_suites
+
+LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
+
+
+def quick_limits(tmp_path):
+    """The demo limits with a short wait for links: the failure comes sooner, the verdict is the same."""
+    data = yaml.safe_load(LIMITS.read_text())
+    data["limits"]["link_up_s"]["high"] = 3
+    path = tmp_path / "limits.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_failed_sequence_restores_every_tray_and_outlet(tmp_path):
+    sim = start_sim_process(DEMO_RACK, [SCENARIOS / "missing-cable.yaml"], workdir=tmp_path / "sim")
+    try:
+        before = sim.control("state")
+        trays = sorted(name for name, s in before.items() if isinstance(s, dict) and "resets" in s)
+        assert len(trays) == 8, before
+        assert {before[t]["power"] for t in trays} == {"On"}
+        pdus = [name for name, s in before.items() if isinstance(s, dict) and "outlets" in s]
+        outlets_before = {name: before[name]["outlets"] for name in pdus}
+
+        run = run_suites(
+            tmp_path,
+            DEMO_RACK,
+            suites=["sequencing"],
+            extra=[
+                *("--endpoints", str(sim.workdir / "endpoints.json")),
+                *("--limits", str(quick_limits(tmp_path))),
+            ],
+            simulate=False,
+            timeout=300,
+        )
+        assert run.returncode == 1, run.output[-3000:]
+        assert run.failed() == {"test_3_tray_powers_on[tray-05]"}, run.output[-3000:]
+        assert "tray-05" in run.outcomes["test_3_tray_powers_on[tray-05]"].message
+
+        after = sim.control("state")
+        for tray in trays:
+            assert after[tray]["power"] == "On", f"{tray} left {after[tray]['power']}"
+            assert after[tray]["resets"][-2:] == ["ForceOff", "On"], f"{tray}: {after[tray]['resets']}"
+        assert {n: after[n]["outlets"] for n in outlets_before} == outlets_before
+        assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
+    finally:
+        sim.stop()
