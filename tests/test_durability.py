@@ -1,11 +1,14 @@
-"""Group commit: records are committed when written, flushed to disk in groups, and shown only after.
+"""Group commit: records are queued, committed in batches, flushed in groups, and shown only after.
 
-What a power cut can lose is what no fsync has covered yet; these tests pin
-down that (1) a record is committed (visible to another connection, so a
-killed run keeps it) when ``record_*`` returns, (2) ``sync()`` returns only
-after an fsync of the WAL file that came after the last record, (3) one fsync
-covers every commit queued behind it, (4) the syncer flushes on its own, and
-(5) the display calls the sync hook before it shows an outcome.
+What a SIGKILL can lose is what is queued and not committed; what a power cut
+can lose is what no fsync has covered yet. The run shows nothing before
+``sync()``, which covers both. These tests pin down that (1) a record is
+committed (visible to another connection, so a killed run keeps it) when
+``sync()`` returns, and within moments without it, (2) ``sync()`` returns only
+after an fsync of the WAL file that came after the last commit, (3) one commit
+and one fsync each cover everything queued behind them, (4) the writer and the
+syncer work unasked, (5) a writer's failure is raised, never swallowed, and
+(6) the display calls the sync hook before it shows an outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from rackval.limits import Limit
 from rackval.measurement import judge
 from rackval.progress import Progress, TestInfo
 from rackval.results import walsync
-from rackval.results.store import ResultsStore
+from rackval.results.store import ResultsStore, StoreError
+from rackval.results.writer import Row, Writer, WriterError
 from tests.test_results_store import _run, _test, db_url, pg_url  # noqa: F401 (fixtures)
 
 
@@ -58,18 +62,43 @@ def _measure(store: ResultsStore, run_id: str, i: int) -> None:
     store.record_measurement(run_id, f"t::test[{i}]", m)
 
 
-def test_a_record_is_committed_when_record_returns(sqlite_store: ResultsStore, tmp_path: Path) -> None:
+def test_a_record_is_committed_when_sync_returns(sqlite_store: ResultsStore, tmp_path: Path) -> None:
     run = _run()
     sqlite_store.start_run(run)
     _measure(sqlite_store, run.run_id, 1)
     sqlite_store.record_test(run.run_id, _test("t::test[1]", "passed"))
-    # another process's view: a fresh connection, no sync() asked for
+    sqlite_store.sync()
+    # another process's view: a fresh connection
     other = sqlite3.connect(tmp_path / "results.db")
     try:
         assert other.execute("select count(*) from measurements").fetchone() == (1,)
         assert other.execute("select outcome from tests").fetchall() == [("passed",)]
     finally:
         other.close()
+
+
+def test_the_writer_commits_without_being_asked(sqlite_store: ResultsStore, tmp_path: Path) -> None:
+    """A reader during the run (``rackval results show``) sees records without anyone syncing."""
+    run = _run()
+    sqlite_store.start_run(run)
+    _measure(sqlite_store, run.run_id, 1)
+    other = sqlite3.connect(tmp_path / "results.db")
+    try:
+        deadline = time.monotonic() + 30  # generous: this checks that it happens, not how fast
+        while other.execute("select count(*) from measurements").fetchone() != (1,):
+            assert time.monotonic() < deadline, "the writer never committed the queued record"
+            time.sleep(0.01)
+    finally:
+        other.close()
+
+
+def test_the_store_reads_its_own_queued_records(sqlite_store: ResultsStore) -> None:
+    run = _run()
+    sqlite_store.start_run(run)
+    for i in range(5):
+        _measure(sqlite_store, run.run_id, i)
+    # no sync: the store's own reads wait for the writer first
+    assert [m.item for m in sqlite_store.measurements(run.run_id)] == [f"pdu-a/{i}" for i in range(5)]
 
 
 def test_sync_flushes_the_wal_after_the_last_record(
@@ -79,13 +108,85 @@ def test_sync_flushes_the_wal_after_the_last_record(
     sqlite_store.start_run(run)
     for i in range(20):
         _measure(sqlite_store, run.run_id, i)
+    sqlite_store.sync()
+    writer, ws = sqlite_store._writer, sqlite_store._walsync
+    assert writer is not None and writer.committed == 20  # every record committed...
+    assert 1 <= writer.commits <= 20  # ...in batches
     wal = tmp_path / "results.db-wal"
     assert wal.exists()
-    sqlite_store.sync()
-    ws = sqlite_store._walsync
-    # synced counts only commits announced before a flush began: all 20 are covered
-    assert ws is not None and ws.synced == 20
+    # synced counts only commits announced before a flush began: every commit is covered
+    assert ws is not None and ws.synced == writer.commits
     assert os.stat(wal).st_ino in spy.inodes  # and what was flushed is the WAL file
+
+
+class Batches:
+    """A writer's commit function that remembers its batches (and can be told to fail)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[Row]] = []
+        self.fail = fail
+
+    def __call__(self, rows: list[Row]) -> None:
+        if self.fail:
+            raise OSError(28, "No space left on device")
+        self.batches.append(rows)
+
+
+def test_one_commit_covers_every_record_queued_behind_it() -> None:
+    batches = Batches()
+    writer = Writer(batches, "test-store", interval_s=3600)  # only sync() cuts the wait short
+    try:
+        for i in range(50):
+            writer.put("measurements", {"i": i})
+        writer.sync()
+        assert writer.committed == 50
+        assert [[p["i"] for _t, p in b] for b in batches.batches] == [list(range(50))]  # one, in order
+    finally:
+        writer.close()
+
+
+def test_a_failed_write_is_raised_by_the_next_call_and_counts_what_was_lost() -> None:
+    batches = Batches(fail=True)
+    writer = Writer(batches, "sqlite:///x/results.db", interval_s=3600)
+    for i in range(3):
+        writer.put("tests", {"i": i})
+    with pytest.raises(WriterError) as err:
+        writer.sync()
+    message = str(err.value)
+    assert "sqlite:///x/results.db" in message and "could not store 3 record(s)" in message
+    assert "No space left on device" in message
+    assert isinstance(err.value, StoreError)
+    with pytest.raises(WriterError):  # nothing more is accepted, loudly
+        writer.put("tests", {"i": 3})
+    assert writer.committed == 0
+    writer.close()  # the failure was already raised: close does not raise it again
+
+
+def test_close_raises_a_failure_no_one_was_told_of() -> None:
+    writer = Writer(Batches(fail=True), "the-store", interval_s=0.001)
+    writer.put("tests", {"i": 0})
+    with pytest.raises(WriterError, match="the-store: could not store 1 record"):
+        writer.close()
+
+
+def test_a_store_whose_writes_fail_says_so_and_names_itself(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """An integrity error (a run that does not exist) in the writer thread reaches the run."""
+    store = ResultsStore.open(db_url, tmp_path)
+    try:
+        run = _run()
+        store.start_run(run)
+        _measure(store, run.run_id, 1)
+        _measure(store, "no-such-run", 2)  # violates the foreign key, in the writer thread
+        with pytest.raises(StoreError) as err:
+            store.sync()
+        assert "results store " in str(err.value) and "could not store" in str(err.value)
+        assert ("sqlite" in str(err.value)) == db_url.startswith("sqlite")
+        with pytest.raises(StoreError):
+            _measure(store, run.run_id, 3)
+        with pytest.raises(StoreError):  # reading after the failure does not pretend all is stored
+            store.measurements(run.run_id)
+    finally:
+        store.close()
 
 
 def test_one_fsync_covers_every_commit_queued_behind_it(tmp_path: Path, spy: FsyncSpy) -> None:
@@ -130,8 +231,8 @@ def test_close_flushes_what_is_left(tmp_path: Path, spy: FsyncSpy) -> None:
     ws = store._walsync
     assert ws is not None
     store.close()
-    assert ws.synced == 1
-    assert store._walsync is None
+    assert ws.synced == 1  # the record's one commit, flushed
+    assert store._walsync is None and store._writer is None
 
 
 def test_sync_on_postgresql_is_a_flushed_commit(db_url: str, tmp_path: Path) -> None:  # noqa: F811

@@ -41,10 +41,14 @@ def bench():
     return "bench"
 
 
-def test_outlet_current(outlet, measure):
-    measure("outlet_current", 0.0 if outlet.id in FAIL else 2.4, item=outlet, limit=CURRENT)
+def test_outlet_current(outlet, measure, pytestconfig):
+    try:
+        measure("outlet_current", 0.0 if outlet.id in FAIL else 2.4, item=outlet, limit=CURRENT)
+    finally:
+        time.sleep(float(os.environ.get("MINI_FAIL_SLEEP", "0")))
     log = os.environ.get("MINI_LOG")
-    if log:  # what the test saw recorded, for the SIGKILL test
+    if log:  # what the test reported, for the SIGKILL test: like the display, only after the sync hook
+        pytestconfig.hook.pytest_rackval_sync()
         with open(log, "a") as fh:
             fh.write(outlet.id + "\\n")
             fh.flush()

@@ -1,8 +1,16 @@
-"""A run killed with SIGKILL keeps every measurement committed before the kill and reads aborted."""
+"""A run killed with SIGKILL keeps everything it reported before the kill, and reads aborted.
+
+Records are queued and committed by a writer thread (group commit), so a kill
+can lose records that were queued and not yet committed; the run reports
+nothing before the store's sync, so none of those had been reported. These
+tests kill a run mid-way and check that what it had reported (after the sync
+hook, as the display does; and the display's own FAIL lines) is all stored.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,6 +20,25 @@ import pytest
 
 from rackval.results.store import ResultsStore
 from tests.test_results_plugin import new_run_id, pytest_command, write_suite
+
+# With MINI_REPORT, registers rackval's run display in plain mode writing there (the
+# lines a technician would see under `rackval run`).
+# A slow writer: unless someone syncs, records stay queued (uncommitted) for 10 s, so
+# a report made without the sync would name records the kill then loses.
+CONFTEST = """
+import os
+
+import rackval.results.writer
+from rackval.progress import Progress
+
+rackval.results.writer.WRITE_INTERVAL_S = 10.0
+
+
+def pytest_configure(config):
+    if os.environ.get("MINI_REPORT"):
+        stream = open(os.environ["MINI_REPORT"], "w", buffering=1)
+        config.pluginmanager.register(Progress(stream, mode="plain"), "mini-display")
+"""
 
 WANT = 5  # measurements committed before we pull the plug
 
@@ -30,11 +57,12 @@ def _count(store_dir: Path, run_id: str) -> int:
 
 def test_sigkill_midway_keeps_what_was_recorded(tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "suite")
+    (suite.parent / "conftest.py").write_text(CONFTEST)
     store_dir = tmp_path / "res"
     seen_log = tmp_path / "seen.txt"
     run_id = new_run_id()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINI_")}
-    # each outlet test logs its item after measure() returned, then sleeps
+    # each outlet test logs its item after measure() returned and the sync hook ran, then sleeps
     env.update({"MINI_LOG": str(seen_log), "MINI_SLEEP": "0.3"})
     proc = subprocess.Popen(
         pytest_command(suite, f"--results-dir={store_dir}", f"--run-id={run_id}", "-x"),
@@ -60,7 +88,7 @@ def test_sigkill_midway_keeps_what_was_recorded(tmp_path: Path) -> None:
     store = ResultsStore.open(None, store_dir)
     report = store.report(run_id)
     stored = [m.item for m in report.measurements]
-    # what the killed process had measured (and seen recorded) is all there
+    # what the killed process had reported (logged after the sync hook) is all there
     seen = seen_log.read_text().split()
     assert len(seen) >= WANT - 1
     assert set(seen) <= set(stored)
@@ -75,6 +103,58 @@ def test_sigkill_midway_keeps_what_was_recorded(tmp_path: Path) -> None:
     assert len(report.tests) >= len(stored) - 1
     assert len(stored) < 18, "the kill came after the run had finished its outlets"
     store.close()
+
+
+def test_sigkill_loses_nothing_the_display_reported(tmp_path: Path) -> None:
+    """Every FAIL line the run's display printed before the kill is in the store, failed."""
+    suite = write_suite(tmp_path / "suite")
+    (suite.parent / "conftest.py").write_text(CONFTEST)
+    store_dir = tmp_path / "res"
+    report_file = tmp_path / "display.txt"
+    run_id = new_run_id()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINI_")}
+    outlets = [f"pdu-{p}/{n}" for p in "ab" for n in range(1, 25)]
+    # every outlet fails, so the display prints a FAIL line for each as it goes
+    env.update({"MINI_FAIL": ",".join(outlets), "MINI_FAIL_SLEEP": "0.3", "MINI_REPORT": str(report_file)})
+    proc = subprocess.Popen(
+        pytest_command(suite, f"--results-dir={store_dir}", f"--run-id={run_id}", "-k", "outlet_current"),
+        cwd=suite.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def reported() -> list[str]:
+        text = report_file.read_text() if report_file.exists() else ""
+        return re.findall(r"^FAIL \[\d+/\d+\] \S+ test_outlet_current\[(\S+?)\]", text, re.M)
+
+    try:
+        deadline = time.monotonic() + 90
+        while len(reported()) < 3:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "the display reported no failure"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    shown = reported()  # read after the kill: everything the run had printed
+    assert len(shown) >= 3
+    store = ResultsStore.open(None, store_dir)
+    try:
+        report = store.report(run_id)
+        tests = {t.item_id: t.outcome for t in report.tests}
+        measured = {m.item for m in report.measurements}
+        for item in shown:
+            assert tests.get(item) == "failed", f"{item} was reported FAIL but is not stored as failed"
+            assert item in measured, f"{item}'s measurement was reported but is not stored"
+        assert len(tests) < len(outlets), "the kill came after the run had finished its outlets"
+        assert report.run.outcome == "aborted"
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -1,16 +1,17 @@
-"""The results store: runs, tests and measurements, each committed the moment it happens.
+"""The results store: runs, tests and measurements, each recorded the moment it happens.
 
 SQLite by default (``<results_dir>/results.db``, WAL mode), PostgreSQL when
-given a URL. Every record is its own committed transaction when ``record_*``
-returns, so a crash of the run (SIGKILL included) loses nothing recorded.
-
-Against a power cut: on PostgreSQL every commit is flushed by the server
-before it returns. On SQLite the records' commits are written to the WAL
-without an fsync each; :class:`rackval.results.walsync.WalSync` flushes them
-in groups within a few milliseconds, and :meth:`ResultsStore.sync` waits for
-that flush. The run calls it before it *reports* anything (progress, summary,
-its end), so a power cut can lose only records of the last few milliseconds
-that no one has been shown yet (docs/results.md, "What a crash can lose").
+given a URL. ``record_*`` queue the record and return; a writer thread
+(:mod:`rackval.results.writer`) commits what is queued in one transaction
+within a few milliseconds (group commit). :meth:`ResultsStore.sync` returns
+when every record queued before it is committed and, on SQLite, flushed to
+the disk (:class:`rackval.results.walsync.WalSync` fsyncs the WAL in groups;
+PostgreSQL flushes each commit itself). The run calls it before it *reports*
+anything (progress, FAIL lines, summary, its end, reports), so a SIGKILL can
+lose only records no one has been shown yet, and a power cut only those of
+the last few milliseconds, none reported (docs/results.md, "What a crash can
+lose"). Reads through the store see its own queued records (they wait for the
+writer first).
 
 A run has no outcome until it ends; a reader shows a run whose process is
 gone (or silent for too long) as ``aborted``.
@@ -41,6 +42,7 @@ from rackval.measurement import Measurement
 from rackval.model import Rack
 from rackval.results import schema as s
 from rackval.results.walsync import WalSync
+from rackval.results.writer import Row, StoreError, Writer
 from rackval.run import RunInfo
 
 RUN_OUTCOMES = ("pass", "fail", "error", "aborted")
@@ -48,10 +50,6 @@ TEST_OUTCOMES = ("passed", "failed", "error", "skipped")
 # a run with no end whose process we cannot see (another station) and no record
 # for this long is taken as dead
 STALE_AFTER = timedelta(hours=12)
-
-
-class StoreError(Exception):
-    """The store cannot be opened or a run asked for does not exist."""
 
 
 # -- records -------------------------------------------------------------------
@@ -296,53 +294,83 @@ def make_engine(url: str) -> Engine:
 
 
 class ResultsStore:
-    """Read and write runs. Each write is one committed transaction; :meth:`sync` flushes."""
+    """Read and write runs. Records are committed in groups by a writer thread; :meth:`sync` waits."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._writer: Connection | None = None
-        self._write_lock = threading.Lock()
+        self._conn: Connection | None = None  # the writer thread's connection
+        self._writer: Writer | None = None
+        self._writer_lock = threading.Lock()
         self._walsync: WalSync | None = None
         database = engine.url.database
         on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
         self._sqlite_file = Path(database) if on_file else None
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One committed transaction on the store's writing connection (kept open:
-        a pool checkout per record costs more than the insert).
-
-        On SQLite the writer commits with ``synchronous=NORMAL`` (written, not yet
-        flushed) and tells the group syncer; :meth:`sync` flushes.
-        """
-        with self._write_lock:
-            if self._writer is None or self._writer.closed:
-                self._writer = self.engine.connect()
-                if self._sqlite_file is not None:
-                    self._writer.exec_driver_sql("PRAGMA synchronous=NORMAL")
-                    self._writer.commit()
-                    if self._walsync is None:
+    def _queue(self, table: Any, params: dict[str, Any]) -> None:
+        """Hand a row to the writer (started on the first record: readers never need it)."""
+        writer = self._writer
+        if writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    if self._sqlite_file is not None:
                         self._walsync = WalSync(self._sqlite_file)
-            try:
-                with self._writer.begin():
-                    yield self._writer
-            except BaseException:
-                self._writer.invalidate()  # not back to the pool: it commits unflushed
-                self._writer.close()
-                self._writer = None
-                raise
-            if self._walsync is not None:
-                self._walsync.written()
+                    self._writer = Writer(self._commit_rows, redact(self.url))
+                writer = self._writer
+        writer.put(table, params)
+
+    def _commit_rows(self, rows: list[Row]) -> None:
+        """On the writer thread: insert a batch in one transaction, one executemany per table.
+
+        The connection is kept open (a pool checkout per batch costs more than
+        the insert). On SQLite it commits with ``synchronous=NORMAL`` (written,
+        not yet flushed) and tells the group syncer.
+        """
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+            if self._sqlite_file is not None:
+                self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                self._conn.commit()
+        by_table: dict[Any, list[dict[str, Any]]] = {}
+        for table, params in rows:
+            by_table.setdefault(table, []).append(params)
+        conn = self._conn
+        try:
+            with conn.begin():
+                for table, many in by_table.items():
+                    conn.execute(table.insert(), many)
+        except BaseException:
+            conn.invalidate()  # not back to the pool: it commits unflushed
+            conn.close()
+            self._conn = None
+            raise
+        if self._walsync is not None:
+            self._walsync.written()
+
+    def _drain(self) -> None:
+        """Return when every record queued so far is committed (visible to every reader)."""
+        writer = self._writer
+        if writer is not None:
+            writer.sync()
 
     def sync(self) -> None:
-        """Return when every record written so far is on the disk (survives a power cut).
+        """Return when every record queued so far is committed and on the disk (survives a power cut).
 
-        A no-op on PostgreSQL, whose commits are flushed when they return.
+        Raises :class:`StoreError` (a :class:`~rackval.results.writer.WriterError`)
+        if the writer could not store them. PostgreSQL flushes each commit before
+        it returns, so there committed is flushed.
         """
+        self._drain()
         walsync = self._walsync
         if walsync is not None:
             walsync.sync()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A reading connection that sees this store's own records (queued ones committed first)."""
+        self._drain()
+        with self.engine.connect() as conn:
+            yield conn
 
     @classmethod
     def open(cls, url: str | None = None, results_dir: str | Path = "results") -> ResultsStore:
@@ -363,14 +391,25 @@ class ResultsStore:
         return cls(engine, url)
 
     def close(self) -> None:
-        with self._write_lock:
-            if self._walsync is not None:
-                self._walsync.close()
-                self._walsync = None
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-        self.engine.dispose()
+        """Commit and flush what is queued, then let go of the database.
+
+        Raises if records could not be stored and no caller has been told yet.
+        """
+        try:
+            with self._writer_lock:
+                writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
+        finally:
+            try:
+                if self._walsync is not None:
+                    self._walsync.close()
+                    self._walsync = None
+            finally:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                self.engine.dispose()
 
     def __repr__(self) -> str:
         return f"ResultsStore({redact(self.url)})"
@@ -421,47 +460,48 @@ class ResultsStore:
             conn.execute(update(s.runs).where(s.runs.c.run_id == run_id).values(**values))
 
     def record_test(self, run_id: str, test: TestRecord) -> None:
-        with self._write() as conn:
-            conn.execute(
-                s.tests.insert(),
-                dict(
-                    run_id=run_id,
-                    nodeid=test.nodeid,
-                    suite=test.suite,
-                    item_kind=test.item_kind,
-                    item_id=test.item_id,
-                    device=test.device,
-                    outcome=test.outcome,
-                    duration_s=test.duration_s,
-                    message=test.message,
-                    started_at=_as_utc(test.started_at),
-                    finished_at=_as_utc(test.finished_at),
-                ),
-            )
+        """Queue a test's outcome; committed within milliseconds, durable after :meth:`sync`."""
+        self._queue(
+            s.tests,
+            dict(
+                run_id=run_id,
+                nodeid=test.nodeid,
+                suite=test.suite,
+                item_kind=test.item_kind,
+                item_id=test.item_id,
+                device=test.device,
+                outcome=test.outcome,
+                duration_s=test.duration_s,
+                message=test.message,
+                started_at=_as_utc(test.started_at),
+                finished_at=_as_utc(test.finished_at),
+            ),
+        )
 
     def record_measurement(self, run_id: str, nodeid: str, m: Measurement) -> None:
-        with self._write() as conn:
-            conn.execute(
-                s.measurements.insert(),
-                dict(
-                    run_id=run_id,
-                    nodeid=nodeid,
-                    name=m.name,
-                    value=json_value(m.value),
-                    units=m.units or "",
-                    limit_spec=m.limit.model_dump(exclude_defaults=True) if m.limit else None,
-                    outcome=m.outcome,
-                    device=m.device,
-                    item=m.item,
-                    timestamp=_as_utc(m.timestamp),
-                ),
-            )
+        """Queue a measurement; committed within milliseconds, durable after :meth:`sync`."""
+        self._queue(
+            s.measurements,
+            dict(
+                run_id=run_id,
+                nodeid=nodeid,
+                name=m.name,
+                value=json_value(m.value),
+                units=m.units or "",
+                limit_spec=m.limit.model_dump(exclude_defaults=True) if m.limit else None,
+                outcome=m.outcome,
+                device=m.device,
+                item=m.item,
+                timestamp=_as_utc(m.timestamp),
+            ),
+        )
 
     def finish_run(
         self, run_id: str, outcome: str, *, exit_status: int | None = None, ended_at: datetime | None = None
     ) -> None:
         if outcome not in RUN_OUTCOMES:
             raise ValueError(f"run outcome must be one of {', '.join(RUN_OUTCOMES)}, not {outcome!r}")
+        self._drain()  # the run's records are committed before its end says it is complete
         with self.engine.begin() as conn:
             conn.execute(
                 update(s.runs)
@@ -520,7 +560,7 @@ class ResultsStore:
 
     def resolve_run_id(self, run_id: str) -> str:
         """The full id of the run ``run_id`` names (exactly, or as a unique prefix)."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             exact = conn.execute(select(s.runs.c.run_id).where(s.runs.c.run_id == run_id)).scalar()
             if exact:
                 return exact
@@ -539,7 +579,7 @@ class ResultsStore:
     def get_run(self, run_id: str) -> RunRecord:
         full = self.resolve_run_id(run_id)
         now = datetime.now(UTC)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(s.runs).where(s.runs.c.run_id == full)).one()
             return self._run_record(conn, row, now)
 
@@ -561,7 +601,7 @@ class ResultsStore:
         elif limit:
             query = query.limit(limit)
         now = datetime.now(UTC)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             records = [self._run_record(conn, row, now) for row in conn.execute(query)]
         if outcome in ("aborted", "running"):
             records = [r for r in records if r.outcome == outcome][: limit or None]
@@ -572,14 +612,14 @@ class ResultsStore:
         return self.list_runs(serial=serial, limit=None)
 
     def tests(self, run_id: str) -> list[TestRecord]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(s.tests).where(s.tests.c.run_id == run_id).order_by(s.tests.c.id)
             ).all()
         return [_test_record(r) for r in rows]
 
     def measurements(self, run_id: str) -> list[MeasurementRecord]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(s.measurements).where(s.measurements.c.run_id == run_id).order_by(s.measurements.c.id)
             ).all()
@@ -592,7 +632,7 @@ class ResultsStore:
     def failed_nodeids(self, run_id: str) -> set[str]:
         """Node ids that failed or errored in the run (what ``--retest`` reruns)."""
         full = self.resolve_run_id(run_id)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(s.tests.c.nodeid, s.tests.c.outcome)
                 .where(s.tests.c.run_id == full)
@@ -604,7 +644,7 @@ class ResultsStore:
     def retests_of(self, run_id: str) -> list[RunRecord]:
         """Runs that retested ``run_id``, newest first."""
         now = datetime.now(UTC)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(s.runs).where(s.runs.c.retest_of == run_id).order_by(s.runs.c.started_at.desc())
             ).all()
@@ -623,7 +663,7 @@ class ResultsStore:
             .order_by(s.runs.c.started_at, s.tests.c.id)
         )
         status: dict[str, TestRecord] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for row in conn.execute(query):
                 rec = _test_record(row)
                 prev = status.get(rec.nodeid)
