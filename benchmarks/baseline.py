@@ -23,7 +23,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ from rackval.secrets import resolve_secret
 
 LOOPBACK = "127.0.0.1"
 RPDU2 = "1.3.6.1.4.1.318.1.1.26"  # APC PowerNet-MIB rPDU2
+PDU2 = "1.3.6.1.4.1.13742.6"  # Raritan PDU2-MIB
+PX_OUTLET_STATES = {7: "on", 8: "off"}  # outletSwitchingState
 AUTH = {"SHA": snmp_auth.USM_AUTH_HMAC96_SHA, "MD5": snmp_auth.USM_AUTH_HMAC96_MD5}
 PRIV = {"AES": snmp_auth.USM_PRIV_CFB128_AES, "DES": snmp_auth.USM_PRIV_CBC56_DES}
 OUTLET_STATES = {1: "off", 2: "on"}
@@ -135,6 +137,79 @@ def _snmp_auth(rack: Rack, name: str) -> UsmUserData:
     )
 
 
+Get = Callable[[str], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class PduReads:
+    """How the naive script reads one vendor's PDU: one GET per OID, nothing cached."""
+
+    identity: Callable[[Get], Awaitable[dict[str, Any]]]
+    outlet: Callable[[Get, int], Awaitable[dict[str, Any]]]
+    phase_current: Callable[[Get, int], Awaitable[float]]  # also reads voltage and power, as the suite does
+
+
+async def _apc_identity(get: Get) -> dict[str, Any]:
+    return {
+        "model": str(await get(f"{RPDU2}.2.1.8.1")),
+        "serial": str(await get(f"{RPDU2}.2.1.9.1")),
+        "firmware": str(await get(f"{RPDU2}.2.1.6.1")),
+        "outlets": int(await get(f"{RPDU2}.4.2.1.4.1")),
+        "phases": int(await get(f"{RPDU2}.4.2.1.7.1")),
+    }
+
+
+async def _apc_outlet(get: Get, n: int) -> dict[str, Any]:
+    return {
+        "name": str(await get(f"{RPDU2}.9.2.3.1.3.{n}")),
+        "state": OUTLET_STATES.get(int(await get(f"{RPDU2}.9.2.3.1.5.{n}")), "?"),
+        "current": int(await get(f"{RPDU2}.9.4.3.1.6.{n}")) / 10,
+    }
+
+
+async def _apc_phase_current(get: Get, p: int) -> float:
+    current = int(await get(f"{RPDU2}.6.3.1.5.{p}")) / 10
+    await get(f"{RPDU2}.6.3.1.6.{p}")
+    await get(f"{RPDU2}.6.3.1.7.{p}")
+    return current
+
+
+async def _px_scaled(get: Get, value_oid: str, digits_oid: str) -> float:
+    return int(await get(value_oid)) / 10 ** int(await get(digits_oid))
+
+
+async def _px_identity(get: Get) -> dict[str, Any]:
+    poles = int(await get(f"{PDU2}.3.3.3.1.5.1.1"))
+    return {
+        "model": str(await get(f"{PDU2}.3.2.1.1.3.1")),
+        "serial": str(await get(f"{PDU2}.3.2.1.1.4.1")),
+        "firmware": str(await get(f"{PDU2}.3.2.3.1.6.1.1.1")),
+        "outlets": int(await get(f"{PDU2}.3.2.2.1.4.1")),
+        "phases": 3 if poles >= 3 else 1,
+    }
+
+
+async def _px_outlet(get: Get, n: int) -> dict[str, Any]:
+    return {
+        "name": str(await get(f"{PDU2}.3.5.3.1.3.1.{n}")),
+        "state": PX_OUTLET_STATES.get(int(await get(f"{PDU2}.4.1.2.1.3.1.{n}")), "?"),
+        "current": await _px_scaled(get, f"{PDU2}.5.4.3.1.4.1.{n}.1", f"{PDU2}.3.5.4.1.7.1.{n}.1"),
+    }
+
+
+async def _px_phase_current(get: Get, p: int) -> float:
+    current = await _px_scaled(get, f"{PDU2}.5.2.4.1.4.1.1.{p}.1", f"{PDU2}.3.3.6.1.7.1.1.{p}.1")
+    await _px_scaled(get, f"{PDU2}.5.2.4.1.4.1.1.{p}.4", f"{PDU2}.3.3.6.1.7.1.1.{p}.4")
+    await _px_scaled(get, f"{PDU2}.5.2.4.1.4.1.1.{p}.5", f"{PDU2}.3.3.6.1.7.1.1.{p}.5")
+    return current
+
+
+PDU_READS = {
+    "apc-rpdu2": PduReads(_apc_identity, _apc_outlet, _apc_phase_current),
+    "raritan-px": PduReads(_px_identity, _px_outlet, _px_phase_current),
+}
+
+
 async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
     rack, tally = checks.rack, checks.tally
     engine = SnmpEngine()
@@ -147,22 +222,13 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
         async def get(oid: str, auth=auth, transport=transport) -> Any:
             return await snmp_get(engine, auth, transport, oid)
 
-        async def identity(get=get) -> dict[str, Any]:
-            return {
-                "model": str(await get(f"{RPDU2}.2.1.8.1")),
-                "serial": str(await get(f"{RPDU2}.2.1.9.1")),
-                "firmware": str(await get(f"{RPDU2}.2.1.6.1")),
-                "outlets": int(await get(f"{RPDU2}.4.2.1.4.1")),
-                "phases": int(await get(f"{RPDU2}.4.2.1.7.1")),
-            }
+        reads = PDU_READS[rack.devices[name].driver]
 
-        async def phase_currents(get=get, count=spec.phases) -> list[float]:
-            currents = []
-            for p in range(1, count + 1):
-                currents.append(int(await get(f"{RPDU2}.6.3.1.5.{p}")) / 10)
-                await get(f"{RPDU2}.6.3.1.6.{p}")  # voltage and power: read as the suite does
-                await get(f"{RPDU2}.6.3.1.7.{p}")
-            return currents
+        async def identity(get=get, reads=reads) -> dict[str, Any]:
+            return await reads.identity(get)
+
+        async def phase_currents(get=get, count=spec.phases, reads=reads) -> list[float]:
+            return [await reads.phase_current(get, p) for p in range(1, count + 1)]
 
         ident = await identity()
         problems: list[str] = []
@@ -183,11 +249,7 @@ async def check_pdus(checks: Checks, endpoints: dict[str, Any]) -> None:
 
         for outlet in items_of(rack, "outlet", {name}):
             n = outlet.index
-            reading = {
-                "name": str(await get(f"{RPDU2}.9.2.3.1.3.{n}")),
-                "state": OUTLET_STATES.get(int(await get(f"{RPDU2}.9.2.3.1.5.{n}")), "?"),
-                "current": int(await get(f"{RPDU2}.9.4.3.1.6.{n}")) / 10,
-            }
+            reading = await reads.outlet(get, n)
             for test, what, limit in (
                 ("test_outlet_name", "name", Limit(expected=outlet.spec.outlet_name)),
                 ("test_outlet_state", "state", checks.limit("outlet_state")),
