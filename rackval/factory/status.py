@@ -37,7 +37,7 @@ class StationStatus:
         return self.state
 
 
-def factory_status(central_url: str) -> list[StationStatus]:
+def factory_status(central_url: str, offline_after_s: float = OFFLINE_AFTER_S) -> list[StationStatus]:
     store = ResultsStore.open(central_url)
     try:
         ensure_tables(store.engine)
@@ -48,7 +48,7 @@ def factory_status(central_url: str) -> list[StationStatus]:
         for r in rows:
             beat = r.beat_at if r.beat_at.tzinfo else r.beat_at.replace(tzinfo=now.tzinfo)
             age = (now - beat).total_seconds()
-            state = "offline" if age > OFFLINE_AFTER_S or r.state == "stopped" else r.state
+            state = "offline" if age > offline_after_s or r.state == "stopped" else r.state
             found.append(
                 StationStatus(
                     r.station_id, state, r.run_id, r.rack_serial, r.item_done, r.item_total, age, r.host

@@ -166,14 +166,15 @@ class CentralSync:
 
 
 class SyncThread:
-    """Keeps copying: the run in progress every ``interval_s``, and every run left behind."""
+    """Keeps copying every run not yet fully copied: the one in progress every ``interval_s``."""
 
     def __init__(self, sync: CentralSync, station_id: str, interval_s: float = 0.2) -> None:
         self.sync = sync
         self.station_id = station_id
         self.interval_s = interval_s
-        self.current: str | None = None
         self.online = False
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rackval-sync", daemon=True)
@@ -181,7 +182,10 @@ class SyncThread:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self) -> None:
+    def mark(self, run_id: str) -> None:
+        """``run_id`` has new records (or has ended): copy it until it is done."""
+        with self._dirty_lock:
+            self._dirty.add(run_id)
         self._wake.set()
 
     def stop(self) -> None:
@@ -195,10 +199,14 @@ class SyncThread:
             try:
                 if backlog:
                     for run_id in self.sync.pending_runs(self.station_id):
-                        self.sync.push(run_id)
+                        self.mark(run_id)
                     backlog = False
-                if self.current is not None:
-                    self.sync.push(self.current)
+                with self._dirty_lock:
+                    dirty = sorted(self._dirty)
+                for run_id in dirty:
+                    if self.sync.push(run_id):
+                        with self._dirty_lock:
+                            self._dirty.discard(run_id)
                 if not self.online:
                     log.info("central results store %s reachable", redact(self.sync.central_url))
                 self.online = True

@@ -204,7 +204,7 @@ class Agent:
                 log.error("run %s: restoring the rack failed: %s", run_id, exc)
         self.local.finish_run(run_id, "aborted")
         log.warning("run %s recorded as aborted (its worker or process died)", run_id)
-        self.sync.wake()
+        self.sync.mark(run_id)
 
     def _meta(self, run_id: str) -> dict[str, Any]:
         path = self.meta_dir / f"{run_id}.json"
@@ -247,7 +247,7 @@ class Agent:
         row = self._local_run(run_id)
         if row is not None and row.outcome is not None:
             log.info("run %s already ended (%s): not run again", run_id, row.outcome)
-            self.sync.wake()
+            self.sync.mark(run_id)
             return {"run_id": run_id, "outcome": row.outcome, "repeated": True}
         if row is not None:
             if row.pid is not None and process_alive(row.pid, row.proc_start):
@@ -265,7 +265,7 @@ class Agent:
         env = dict(os.environ, RACKVAL_EVENTS=str(events), RACKVAL_NON_INTERACTIVE="1")
         self.progress = Progress(run_id, rack_serial_of(rack_file), events)
         self.state = "running"
-        self.sync.current = run_id
+        self.sync.mark(run_id)
         with contextlib.suppress(Exception):
             self.beat()
         log.info("run %s: %s", run_id, " ".join(cmd[2:]))
@@ -284,7 +284,6 @@ class Agent:
         if row is not None and row.outcome is None:
             self._abort(run_id, row.rack_file)  # the run crashed: same as a dead worker
         self.sync.flush(run_id, timeout_s=5.0)
-        self.sync.current = None
         self.state = "idle"
         self.progress = Progress()
         with contextlib.suppress(Exception):
