@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
-import threading
 
 import pytest
 
 from rackval.factory.dispatch import dispatch as send
 from rackval.factory.dispatch import run_spec
 from rackval.journal import pending_changes
-from tests.factory_helpers import Stations, central_run, counts, fresh_database, require_services, wait_for
+from tests.factory_helpers import (
+    Proxy,
+    Stations,
+    central_run,
+    counts,
+    fresh_database,
+    require_services,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,71 +104,6 @@ def test_a_worker_killed_mid_run_aborts_the_run_keeps_its_records_restores_the_r
     assert counts(central, run_id) == committed
 
 
-class Proxy:
-    """A TCP proxy to PostgreSQL that a test can cut (closing every connection) and reopen."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open = threading.Event()
-        self.open.set()
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.open.is_set():
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.open.clear()
-        with self.lock:
-            for s in self.conns:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                    s.close()
-                except OSError:
-                    pass
-            self.conns.clear()
-
-    def restore(self) -> None:
-        self.open.set()
-
-    def close(self) -> None:
-        self.closed = True
-        self.cut()
-        self.listener.close()
-
-
 def test_the_central_database_away_mid_run_loses_nothing_and_duplicates_nothing(tmp_path, central):
     proxy = Proxy(("127.0.0.1", 5432))
     via_proxy = central.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
@@ -219,3 +159,40 @@ def _central_has_run(url: str, run_id: str) -> bool:
             )
     finally:
         engine.dispose()
+
+
+def test_the_broker_gone_mid_run_the_run_completes_once(tmp_path, central):
+    """The worker's broker connection is dropped mid-run (a TCP proxy in front of RabbitMQ, so no
+    other test's broker is disturbed): RabbitMQ requeues the unacknowledged message, the worker
+    reconnects and gets it again, and the run id tells it the run is done: one run, no duplicates."""
+    proxy = Proxy(("127.0.0.1", 5672))
+    group = Stations(tmp_path, central)
+    try:
+        slow = tmp_path / "slow.yaml"
+        slow.write_text("name: slow\nfaults: []\nlatency_ms: {snmp: 100}\n")
+        st = group.add(scenarios=[slow], broker=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+        run_id = send(
+            st.station_id, run_spec(st.serial, suites=["power"], sim=True, marker="not destructive")
+        )
+        wait_for(
+            "the run started centrally", lambda: _central_has_run(central, run_id), timeout=60, every=0.05
+        )
+        proxy.cut()
+        local = f"sqlite:///{st.results_dir / 'results.db'}"
+        assert _local_outcome(local, run_id) is None  # cut while the run is going
+        proxy.restore()
+        done = wait_for("the run in the central store", lambda: central_run(central, run_id), timeout=90)
+        assert done.outcome == "pass"
+        log = st.rack_file.parent.parent / "worker.log"
+        wait_for(
+            "the redelivery", lambda: "already ended (pass): not run again" in log.read_text(), timeout=60
+        )
+        text = log.read_text()
+        assert text.count(f"run {run_id}: rackval run") == 1  # started once
+        assert text.count(f"Task rackval.factory.run[{run_id}] received") == 2  # delivered twice
+        whole = counts(local, run_id)
+        assert counts(central, run_id) == whole
+        assert whole[:2] == whole[2:]  # no test or measurement twice
+    finally:
+        group.close()
+        proxy.close()
