@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,7 @@ class CentralSync:
         self.central_url = central_url
         self._central: Engine | None = None
         self._lock = threading.Lock()
+        self.push_ms: list[float] = []  # each successful copy transaction, for benchmarks/factory.py
 
     def _engine(self) -> Engine:
         if self._central is None:
@@ -78,7 +80,11 @@ class CentralSync:
         """
         with self._lock:
             try:
-                return self._push(run_id)
+                started = time.perf_counter()
+                done = self._push(run_id)
+                if len(self.push_ms) < 100_000:
+                    self.push_ms.append((time.perf_counter() - started) * 1000)
+                return done
             except (OperationalError, DBAPIError):
                 if self._central is not None:
                     self._central.dispose()  # drop connections to a server that went away
@@ -222,8 +228,6 @@ class SyncThread:
 
     def flush(self, run_id: str, timeout_s: float) -> bool:
         """Try to copy ``run_id`` completely now (True if it is); the thread keeps trying otherwise."""
-        import time
-
         deadline = time.monotonic() + timeout_s
         while True:
             try:

@@ -167,6 +167,7 @@ class Agent:
         with contextlib.suppress(Exception):
             self.beat()
         self.sync.stop()
+        (self.meta_dir / "sync-stats.json").write_text(json.dumps({"push_ms": self.sync.sync.push_ms}))
 
     # -- runs --------------------------------------------------------------------
 
