@@ -322,6 +322,13 @@ def run(
         str | None, typer.Option(metavar="RUN", help="run only what failed or errored in run RUN")
     ] = None,
     preflight: Annotated[bool, typer.Option(help="check every device before the suites (pre-flight)")] = True,
+    run_id: Annotated[
+        str | None, typer.Option(help="the run's id (default: a new one; a factory dispatch sets it)")
+    ] = None,
+    endpoints: Annotated[
+        Path | None,
+        typer.Option(help="test a simulated rack already running (`rackval sim --ready-file FILE`)"),
+    ] = None,
     plain: Annotated[bool, typer.Option(help="plain lines even on a terminal")] = False,
     pytest_output: Annotated[
         bool, typer.Option(help="show pytest's own output (also with -v after --)")
@@ -349,9 +356,11 @@ def run(
             station_file=station,
             scenarios=list(scenario),
             simulate=sim,
+            endpoints_file=endpoints,
             devices=list(device),
             results_db=results_db,
             retest=retest,
+            run_id=run_id,
             answers=answers,
             command_line=shlex.join(["rackval", *sys.argv[1:]]),
         )
@@ -476,7 +485,18 @@ def _mount_station() -> None:
         from rackval.web.cli import station_app
     except ImportError:  # the web dependencies are not installed
         return
-    app.add_typer(station_app, name="station", help="The test station: its web page.")
+    from rackval.factory.cli import worker
+
+    station_app.command("worker")(worker)
+    app.add_typer(station_app, name="station", help="The test station: its web page and its factory worker.")
+
+
+def _mount_factory() -> None:
+    from rackval.factory.cli import dispatch, factory_app
+
+    app.command("dispatch")(dispatch)
+    app.add_typer(factory_app, name="factory", help="A factory of stations: status, simulated factory.")
 
 
 _mount_station()
+_mount_factory()

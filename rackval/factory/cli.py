@@ -1,0 +1,132 @@
+"""The factory's commands. Celery is imported only inside them (the embedded default needs none)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rackval.errors import ConfigError
+
+factory_app = typer.Typer(no_args_is_help=True, help="A factory of stations (Celery + RabbitMQ, PostgreSQL).")
+
+BrokerOpt = Annotated[
+    str | None, typer.Option("--broker", envvar="RACKVAL_BROKER", help="broker URL (amqp://...)")
+]
+DbOpt = Annotated[
+    str | None, typer.Option("--results-db", envvar="RACKVAL_RESULTS_DB", help="central results database URL")
+]
+
+
+def _central(results_db: str | None, station_file: Path | None = None) -> str:
+    if results_db:
+        return results_db
+    if station_file is not None:
+        from rackval.station import load_station
+
+        station = load_station(station_file)
+        if station.results_db:
+            return station.results_db
+    raise typer.BadParameter("the factory's central results database: --results-db or RACKVAL_RESULTS_DB")
+
+
+def worker(
+    station: Annotated[Path, typer.Option("--station", help="this station's station file")],
+    broker: BrokerOpt = None,
+    results_db: DbOpt = None,
+    results_dir: Annotated[
+        Path | None,
+        typer.Option(help="the station's own store and journals (default: the station's, or results)"),
+    ] = None,
+    rack: Annotated[
+        list[Path] | None, typer.Option(help="a rack file this station tests (repeatable)")
+    ] = None,
+    endpoints: Annotated[
+        Path | None, typer.Option(help="the station's simulated rack (`rackval sim --ready-file FILE`)")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="log level")] = "INFO",
+) -> None:
+    """Serve this station's queue: one run at a time, results to the central store."""
+    from rackval.factory.worker import Agent, rack_serial_of, serve
+    from rackval.station import load_station
+
+    try:
+        st = load_station(station)
+    except ConfigError as exc:
+        for p in exc.problems:
+            typer.echo(f"error: {p}", err=True)
+        raise typer.Exit(2) from None
+    if results_dir is None:
+        base = station.parent
+        results_dir = (
+            base / st.results_dir
+            if st.results_dir
+            else Path(os.environ.get("RACKVAL_RESULTS_DIR", "results"))
+        )
+    agent = Agent(station, _central(results_db, station), results_dir, endpoints=endpoints)
+    for path in rack or []:
+        serial = rack_serial_of(path)
+        if serial is None:
+            raise typer.BadParameter(f"--rack {path}: no rack serial in it")
+        agent.racks[serial] = path.resolve()
+    serve(agent, broker, loglevel.upper())
+
+
+def dispatch(
+    rack: Annotated[str, typer.Argument(help="rack serial (or rack file) to run")],
+    station: Annotated[str, typer.Option("--station", help="station id to run it on")],
+    suite: Annotated[list[str] | None, typer.Option(help="suite (repeatable; default: all)")] = None,
+    sim: Annotated[bool, typer.Option("--sim", help="against the station's simulated rack")] = False,
+    scenario: Annotated[list[Path] | None, typer.Option(help="fault scenario (implies --sim)")] = None,
+    marker: Annotated[str | None, typer.Option("-m", help="pytest -m expression")] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="pytest -k expression")] = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """Queue a run for one station and print its run id."""
+    from rackval.factory.dispatch import dispatch as send
+    from rackval.factory.dispatch import run_spec
+
+    spec = run_spec(
+        rack,
+        suites=suite,
+        sim=sim,
+        scenarios=[str(s) for s in scenario or []],
+        marker=marker,
+        keyword=keyword,
+    )
+    typer.echo(send(station, spec, broker))
+
+
+@factory_app.command()
+def status(results_db: DbOpt = None) -> None:
+    """Every station: idle, running which rack (item n of m), or offline."""
+    from rackval.factory.status import factory_status
+    from rackval.results.store import StoreError
+
+    try:
+        found = factory_status(_central(results_db))
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not found:
+        typer.echo("no stations have reported")
+    for st in found:
+        typer.echo(f"{st.station_id:<24} {st.describe()}")
+
+
+@factory_app.command()
+def sim(
+    stations: Annotated[int, typer.Option("--stations", help="how many simulated stations")] = 2,
+    workdir: Annotated[Path, typer.Option(help="where rack/station files and station stores go")] = Path(
+        "factory-sim"
+    ),
+    broker: BrokerOpt = None,
+    results_db: DbOpt = None,
+    prefix: Annotated[str, typer.Option(help="station id prefix")] = "SIM",
+) -> None:
+    """Start N station workers, each with its own simulated rack, until Ctrl-C."""
+    from rackval.factory.sim import run_factory
+
+    run_factory(stations, workdir, broker, _central(results_db), prefix)
