@@ -208,15 +208,31 @@ def collection(rack_path: Path, sim: SimProcess, latency_ms: dict[str, float]) -
 # -- the benchmark ------------------------------------------------------------------------
 
 
+REPEAT = 3  # hall runs and floors, each figure the fastest
+
+
 def hall_run(workdir: Path, baseline: bool) -> dict[str, Any]:
     scenario = latency_scenario(workdir, LATENCY_MS)
     sim = start(HALL, [scenario], workdir / "sim-hall")
     try:
         endpoints = sim.workdir / "endpoints.json"
-        before = requests(sim)
-        run = run_pytest(suite_args(HALL, endpoints, workdir / "results"), workdir, "hall")
-        bound = latency_bound(HALL, before, requests(sim), LATENCY_MS)
-        figures: dict[str, Any] = {"rackval": run, "bound": bound}
+        # the hall run and pytest's floor, interleaved REPEAT times: the machine is shared and noisy,
+        # so each figure is the fastest of its repeats, both taken under the same conditions
+        runs, floors = [], []
+        for i in range(REPEAT):
+            before = requests(sim)
+            args = suite_args(HALL, endpoints, workdir / f"results-{i}")
+            runs.append(run_pytest(args, workdir, f"hall-{i}"))
+            if i == 0:
+                bound = latency_bound(HALL, before, requests(sim), LATENCY_MS)
+            floors.append(pytest_floor(runs[-1]["items"], workdir, f"floor-hall-{i}"))
+        run = min(runs, key=lambda r: r["wall_s"])
+        figures: dict[str, Any] = {
+            "rackval": run,
+            "bound": bound,
+            "pytest_floor": min(floors, key=lambda r: r["wall_s"]),
+            "repeats": {"wall_s": [r["wall_s"] for r in runs], "floor_s": [f["wall_s"] for f in floors]},
+        }
         figures["collection"] = collection(HALL, sim, LATENCY_MS)
         if baseline:
             before = requests(sim)
@@ -245,7 +261,6 @@ def hall_run(workdir: Path, baseline: bool) -> dict[str, Any]:
             }
     finally:
         sim.stop()
-    figures["pytest_floor"] = pytest_floor(run["items"], workdir, "floor-hall")
     return figures
 
 
