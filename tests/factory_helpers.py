@@ -108,10 +108,15 @@ def central_run(central_url: str, run_id: str) -> Any:
 
     engine = create_engine(central_url)
     try:
+        # one statement, so one snapshot: two reads could see the mark done by a copy that
+        # committed between them, next to the run row as it was before that copy
+        query = (
+            select(s.runs)
+            .join(sync_marks, sync_marks.c.run_id == s.runs.c.run_id)
+            .where(s.runs.c.run_id == run_id, sync_marks.c.done)
+        )
         with engine.connect() as conn:
-            run = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)).one_or_none()
-            mark = conn.execute(select(sync_marks).where(sync_marks.c.run_id == run_id)).one_or_none()
-        return run if run is not None and mark is not None and mark.done else None
+            return conn.execute(query).one_or_none()
     finally:
         engine.dispose()
 
