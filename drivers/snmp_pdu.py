@@ -12,6 +12,7 @@ driver layer's event-loop thread.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 
 from drivers.aio import LoopThread
 from drivers.base import Target
@@ -20,7 +21,7 @@ from drivers.pdu import OutletAction, OutletReading, PduIdentity, PduSnapshot, P
 from drivers.snmp import SnmpClient
 
 
-class SnmpPdu:
+class SnmpPdu(ABC):
     """Base of the SNMP PDU drivers: snapshot and sync facade over the vendor's coroutines."""
 
     def __init__(self, target: Target, loop: LoopThread) -> None:
@@ -29,21 +30,26 @@ class SnmpPdu:
         self._loop = loop
         self._snmp = SnmpClient(target)
 
-    # -- the vendor's part ---------------------------------------------------
+    # -- the vendor's part: a driver missing one of these fails at construction --
+    @abstractmethod
     async def aidentity(self) -> PduIdentity:
-        raise NotImplementedError
+        """Model, serial, firmware, outlet and phase counts."""
 
+    @abstractmethod
     async def aoutlets(self, cell_errors: dict[str, DeviceError] | None = None) -> list[OutletReading]:
-        raise NotImplementedError
+        """Every outlet; with ``cell_errors``, an unreadable cell is kept there and read as None."""
 
+    @abstractmethod
     async def aoutlet(self, index: int) -> OutletReading:
-        raise NotImplementedError
+        """One outlet."""
 
+    @abstractmethod
     async def aphases(self) -> list[PhaseReading]:
-        raise NotImplementedError
+        """Current, voltage and power per phase."""
 
+    @abstractmethod
     async def aset_outlet(self, index: int, action: OutletAction) -> None:
-        raise NotImplementedError
+        """Switch outlet ``index`` on, off or cycle it."""
 
     # -- shared ---------------------------------------------------------------
     async def asnapshot(self) -> PduSnapshot:

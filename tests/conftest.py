@@ -59,3 +59,26 @@ def _limits_version() -> str:
 
 
 DEMO_LIMITS_VERSION = _limits_version()
+
+
+# -- the factory tests' central database and stations (tests/factory_helpers.py) ----------
+
+
+@pytest.fixture(scope="module")
+def central():
+    """A fresh central PostgreSQL database for the module, dropped afterwards."""
+    from tests.factory_helpers import fresh_database, require_services
+
+    require_services()
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def stations(tmp_path, central):
+    """Simulated stations on the module's central database, stopped afterwards."""
+    from tests.factory_helpers import Stations
+
+    group = Stations(tmp_path, central)
+    yield group
+    group.close()

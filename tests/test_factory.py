@@ -6,32 +6,13 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.factory_helpers import (
     BROKER,
-    Stations,
     central_run,
     counts,
     dispatch,
-    fresh_database,
-    require_services,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def central():
-    require_services()
-    with fresh_database() as url:
-        yield url
-
-
-@pytest.fixture
-def stations(tmp_path, central):
-    group = Stations(tmp_path, central)
-    yield group
-    group.close()
 
 
 def rackval(*args: str) -> subprocess.CompletedProcess[str]:

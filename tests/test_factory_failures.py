@@ -6,8 +6,6 @@ import json
 import os
 import signal
 
-import pytest
-
 from rackval.factory.dispatch import dispatch as send
 from rackval.factory.dispatch import run_spec
 from rackval.journal import pending_changes
@@ -16,24 +14,8 @@ from tests.factory_helpers import (
     Stations,
     central_run,
     counts,
-    fresh_database,
-    require_services,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def central():
-    require_services()
-    with fresh_database() as url:
-        yield url
-
-
-@pytest.fixture
-def stations(tmp_path, central):
-    group = Stations(tmp_path, central)
-    yield group
-    group.close()
 
 
 def outlet_state(st, device: str, index: int) -> str:

@@ -8,21 +8,12 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
 from rackval.factory.dispatch import dispatch as send
 from rackval.factory.dispatch import run_spec
 from rackval.factory.status import factory_status
-from tests.factory_helpers import BROKER, central_run, counts, fresh_database, require_services, wait_for
+from tests.factory_helpers import BROKER, central_run, counts, wait_for
 
 N = 8
-
-
-@pytest.fixture(scope="module")
-def central():
-    require_services()
-    with fresh_database() as url:
-        yield url
 
 
 def test_eight_stations_run_concurrently_and_every_result_lands_centrally(tmp_path, central):
