@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,23 @@ def _count(store_dir: Path, run_id: str) -> int:
         store.close()
 
 
+def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], never: str) -> None:
+    """SIGKILL the run as soon as ``ready()`` holds; fail with ``never`` if it does not within 90 s."""
+    try:
+        deadline = time.monotonic() + 90
+        while not ready():
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, never
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
 def test_sigkill_midway_keeps_what_was_recorded(tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "suite")
     (suite.parent / "conftest.py").write_text(CONFTEST)
@@ -71,19 +89,7 @@ def test_sigkill_midway_keeps_what_was_recorded(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 90
-        while _count(store_dir, run_id) < WANT:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "no measurements arrived in the store"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when(proc, lambda: _count(store_dir, run_id) >= WANT, "no measurements arrived in the store")
 
     store = ResultsStore.open(None, store_dir)
     report = store.report(run_id)
@@ -128,19 +134,7 @@ def test_sigkill_loses_nothing_the_display_reported(tmp_path: Path) -> None:
         text = report_file.read_text() if report_file.exists() else ""
         return re.findall(r"^FAIL \[\d+/\d+\] \S+ test_outlet_current\[(\S+?)\]", text, re.M)
 
-    try:
-        deadline = time.monotonic() + 90
-        while len(reported()) < 3:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "the display reported no failure"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when(proc, lambda: len(reported()) >= 3, "the display reported no failure")
     shown = reported()  # read after the kill: everything the run had printed
     assert len(shown) >= 3
     store = ResultsStore.open(None, store_dir)
