@@ -42,7 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rackval.web.auth import hash_code  # noqa: E402
+from rackval.web.auth import scrypt_hash  # noqa: E402
 from rackval.web.events import RunView  # noqa: E402
 
 PIN = "2468"
@@ -53,7 +53,7 @@ def station_file(folder: Path) -> Path:
     racks.mkdir()
     (racks / "hall.yaml").symlink_to(ROOT / "fixtures" / "racks" / "hall.yaml")
     text = (ROOT / "fixtures" / "stations" / "demo-station.yaml").read_text()
-    text += f"racks_dir: racks\noperators:\n  - {{name: bench, pin_sha256: {hash_code(PIN)}}}\n"
+    text += f"racks_dir: racks\noperators:\n  - {{name: bench, pin_hash: '{scrypt_hash(PIN)}'}}\n"
     path = folder / "station.yaml"
     path.write_text(text)
     return path

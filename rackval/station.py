@@ -85,24 +85,54 @@ class SupplyCheck(StrictModel):
 
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+# ``scrypt$N$r$p$salt$key`` (salt and key in URL-safe base64), as ``rackval station hash-pin`` prints
+_B64 = r"[A-Za-z0-9_-]"
+ScryptHash = Annotated[
+    str,
+    Field(
+        pattern=rf"^scrypt\$[0-9]{{1,8}}\$[0-9]{{1,2}}\$[0-9]{{1,2}}\${_B64}{{16,}}={{0,2}}\${_B64}{{32,}}={{0,2}}$"
+    ),
+]
+# a typo in N must not make every login take minutes (or all the memory)
+MAX_SCRYPT_N = 2**20
 
 
 class OperatorSpec(StrictModel):
     """An operator who may start/stop runs and answer prompts from the station's web page.
 
-    Only SHA-256 hashes of the PIN and badge code are kept (``rackval station hash-pin``
-    prints one): the station file never holds a credential in plain text.
+    Only hashes of the PIN and badge code are kept, never a code itself:
+    ``pin_hash``/``badge_hash`` are salted scrypt hashes (``rackval station
+    hash-pin`` prints one). ``pin_sha256``/``badge_sha256`` (unsalted SHA-256, as
+    earlier station files have them) are still read; ``station serve`` warns of each.
     """
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
+    pin_hash: ScryptHash | None = None
+    badge_hash: ScryptHash | None = None
     pin_sha256: Sha256Hex | None = None
     badge_sha256: Sha256Hex | None = None
 
     @model_validator(mode="after")
     def _has_credential(self) -> OperatorSpec:
-        if self.pin_sha256 is None and self.badge_sha256 is None:
-            raise ValueError("an operator needs pin_sha256 or badge_sha256")
+        if not self.hashes():
+            raise ValueError("an operator needs pin_hash or badge_hash (rackval station hash-pin)")
+        for field in ("pin_hash", "badge_hash"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            n, r, p = (int(x) for x in value.split("$")[1:4])
+            if n < 2 or n & (n - 1) or n > MAX_SCRYPT_N or not 1 <= r <= 32 or not 1 <= p <= 16:
+                raise ValueError(f"{field}: scrypt N must be a power of two up to 2**20, r 1..32, p 1..16")
         return self
+
+    def hashes(self) -> list[str]:
+        """Every stored hash of this operator (scrypt strings and legacy SHA-256 hex)."""
+        found = (self.pin_hash, self.badge_hash, self.pin_sha256, self.badge_sha256)
+        return [h for h in found if h is not None]
+
+    def legacy_fields(self) -> list[str]:
+        """The unsalted SHA-256 fields this operator still uses."""
+        return [f for f in ("pin_sha256", "badge_sha256") if getattr(self, f) is not None]
 
 
 class Station(StrictModel):

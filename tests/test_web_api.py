@@ -37,7 +37,7 @@ def test_station_file_operators_are_hashes_with_located_errors():
     assert "operators.0.pin_sha256" in str(info.value)
     with pytest.raises(ConfigError) as info:
         load_station_text(base + "operators:\n  - {name: bob}\n")
-    assert "needs pin_sha256 or badge_sha256" in str(info.value)
+    assert "needs pin_hash or badge_hash" in str(info.value)
     h = hash_code("1")
     with pytest.raises(ConfigError) as info:
         load_station_text(
@@ -98,6 +98,7 @@ def client(tmp_path):
     station = load_station(make_station(tmp_path))
     ctx = build_context(station, results_dir=tmp_path / "results", simulate=True)
     with TestClient(create_app(ctx), base_url="http://127.0.0.1") as c:
+        c.app_context = ctx
         yield c
 
 
@@ -132,7 +133,9 @@ def test_login_then_actions_need_the_header(client):
 def test_no_secret_or_hash_in_the_page(client):
     client.post("/api/login", json={"code": PIN}, headers=HEADERS)
     served = client.get("/").text + client.get("/api/state").text + client.get("/static/app.js").text
-    for secret in [*demo_secrets(), hash_code(PIN), hash_code(BADGE), PIN]:
+    stored = [h for op in client.app_context.station.operators for h in op.hashes()]
+    assert len(stored) == 2
+    for secret in [*demo_secrets(), *stored, *(h.split("$")[-1] for h in stored), PIN, BADGE]:
         assert secret not in served
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from rackval.web.auth import hash_code
+from rackval.web.auth import scrypt_hash
 from tests.conftest import DEMO_RACK, ROOT, SCENARIOS
 
 PIN = "4711"
@@ -40,7 +40,7 @@ def make_station(folder: Path, *, scan_rack_serial: bool = True) -> Path:
     text = (ROOT / "fixtures" / "stations" / "demo-station.yaml").read_text()
     text += f"scan_rack_serial: {'true' if scan_rack_serial else 'false'}\nracks_dir: racks\n"
     text += "operators:\n"
-    text += f"  - {{name: alice, pin_sha256: {hash_code(PIN)}, badge_sha256: {hash_code(BADGE)}}}\n"
+    text += f"  - {{name: alice, pin_hash: '{scrypt_hash(PIN)}', badge_hash: '{scrypt_hash(BADGE)}'}}\n"
     path = folder / "station.yaml"
     path.write_text(text)
     return path

@@ -179,7 +179,8 @@ def create_app(ctx: WebContext) -> Starlette:
             code = str((await body(request)).get("code", ""))
         except RunError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        token = ctx.auth.login(code) if code else None
+        # a scrypt per stored hash: off the event loop, so live pages do not stall
+        token = await run_in_threadpool(ctx.auth.login, code) if code else None
         if token is None:
             return JSONResponse({"error": "unknown PIN or badge"}, status_code=401)
         response = JSONResponse({"operator": ctx.auth.operator(token)})

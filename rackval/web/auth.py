@@ -1,8 +1,13 @@
 """Who may act on the station's page: operators log in with a PIN or a badge scan.
 
-The station file lists ``operators: [{name, pin_sha256, badge_sha256}]``: only
-hashes, so the file can be read by anyone at the station without giving a PIN
-away. A login gets a random session token in an ``HttpOnly``, ``SameSite=Strict``
+The station file lists ``operators: [{name, pin_hash, badge_hash}]``: only salted
+scrypt hashes, so the file gives no PIN away at a glance, two operators with the
+same PIN have different hashes, and each guess at a stolen file costs a scrypt
+(about 50 ms here). A 4-digit PIN is still only 10 000 guesses: the file should
+be readable by the station's account only, and badges (long codes) are better.
+Unsalted ``pin_sha256``/``badge_sha256`` from earlier station files still work.
+
+A login gets a random session token in an ``HttpOnly``, ``SameSite=Strict``
 cookie; the token lives only in the page server's memory (a restart logs
 everybody out, which on a station is a feature). Without a session the page is
 read-only: a viewer sees the run but can neither start, stop nor answer.
@@ -14,6 +19,7 @@ station's browser cannot start a run with the operator's cookie.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -31,9 +37,53 @@ MAX_FAILURES = 5
 LOCKOUT_S = 30.0
 
 
+# scrypt's cost for new hashes: ~50 ms and 16 MiB per check on a 2-core station PC
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SALT_BYTES = 16
+
+
 def hash_code(code: str) -> str:
-    """The SHA-256 hex digest the station file stores for a PIN or badge code."""
+    """The unsalted SHA-256 hex digest of earlier station files (``pin_sha256``)."""
     return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        code.strip().encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32
+    )
+
+
+def scrypt_hash(code: str, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$key``: what the station file stores as ``pin_hash``/``badge_hash``."""
+    salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
+    key = _scrypt(code, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+
+
+def code_matches(stored: str, code: str) -> bool:
+    """Whether ``code`` is the PIN or badge of ``stored`` (a scrypt string or a SHA-256 hex)."""
+    if stored.startswith("scrypt$"):
+        _, n, r, p, salt, key = stored.split("$")
+        return hmac.compare_digest(_scrypt(code, _unb64(salt), int(n), int(r), int(p)), _unb64(key))
+    return hmac.compare_digest(stored, hash_code(code))
+
+
+def legacy_hash_warnings(operators: list[OperatorSpec]) -> list[str]:
+    """One warning per unsalted SHA-256 still in the station file."""
+    return [
+        f"operator {op.name}: {field} is an unsalted hash; replace it with "
+        f"{field.split('_')[0]}_hash from `rackval station hash-pin`"
+        for op in operators
+        for field in op.legacy_fields()
+    ]
 
 
 @dataclass
@@ -57,12 +107,11 @@ class Auth:
         with self._lock:
             if time.monotonic() < self._locked_until:
                 return None
-        digest = hash_code(code)
         found = None
         for op in self.operators:
-            for stored in (op.pin_sha256, op.badge_sha256):
-                # compare every entry, matching or not: the time taken says nothing
-                if stored is not None and hmac.compare_digest(stored, digest):
+            for stored in op.hashes():
+                # check every entry, matching or not: the time taken says nothing
+                if code_matches(stored, code):
                     found = found or op.name
         with self._lock:
             if found is None:
@@ -75,7 +124,9 @@ class Auth:
         return found
 
     def login(self, code: str) -> str | None:
-        """A new session token for the operator with this code, or None."""
+        """A new session token for the operator with this code, or None.
+
+        Blocks for one scrypt per stored hash: call it off the event loop."""
         name = self.check_code(code)
         if name is None:
             return None

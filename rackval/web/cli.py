@@ -62,6 +62,10 @@ def serve(
             raise ConfigError(f"{station}: racks_dir: the station file names no folder of rack files")
         if not loaded.operators:
             typer.echo("warning: the station file lists no operators: nobody can start a run", err=True)
+        from rackval.web.auth import legacy_hash_warnings
+
+        for warning in legacy_hash_warnings(loaded.operators):
+            typer.echo(f"warning: {warning}", err=True)
         if results_dir is None:
             results_dir = (
                 station.resolve().parent / loaded.results_dir if loaded.results_dir else Path("results")
@@ -108,9 +112,11 @@ def hash_pin(
         str | None, typer.Argument(help="the PIN or badge code (default: asked, not echoed)")
     ] = None,
 ) -> None:
-    """Print the SHA-256 to put in the station file's ``operators:`` (pin_sha256 / badge_sha256)."""
-    from rackval.web.auth import hash_code
+    """Print the salted hash to put in the station file's ``operators:`` (pin_hash / badge_hash)."""
+    from rackval.web.auth import scrypt_hash
 
     if code is None:
         code = typer.prompt("PIN or badge", hide_input=True)
-    typer.echo(hash_code(code))
+    if not code.strip():
+        raise _fail(["an empty PIN or badge code"])
+    typer.echo(scrypt_hash(code))
