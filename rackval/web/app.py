@@ -16,8 +16,8 @@ Routes (JSON unless said otherwise; POSTs need an operator session and the
 ``POST /api/prompts/{id}`` ``{answer}``  answer the prompt the run waits on
 =======================================  ===================================================
 
-The factory overview (every station of a hall) is not here yet: ``/api/state``
-describes this one station, the seam a factory service would aggregate.
+The factory overview (every station of a hall, from the central database) is
+:mod:`rackval.factory.web` (``rackval factory serve``); it shares ``static/``.
 """
 
 from __future__ import annotations
