@@ -10,8 +10,9 @@ Read-only: an ASGI app (Starlette) over :func:`rackval.factory.status.factory_st
 ``GET /api/events``                      server-sent events: a ``snapshot`` whenever it changes
 =======================================  ===================================================
 
-One :class:`Overview` reads the central database once a tick (only while a page
-is connected) for every page: a hundred pages cost the database what one does.
+One :class:`Overview` reads the central database at most once a tick, for every
+page and every request (``/api/stations``, the latest runs, the stream; only
+while someone asks): a hundred screens cost the database what one does.
 When the database is unreachable, the JSON endpoints answer 503 with a message
 and the stream keeps sending the last good view marked ``db.ok = false``: the
 page says so in a banner and keeps showing it. Only the fields listed in
@@ -26,6 +27,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,6 +190,8 @@ class Overview:
         self.current: dict[str, Any] | None = None
         self.listeners = 0
         self._cond: asyncio.Condition | None = None
+        self._reading: asyncio.Lock | None = None
+        self._read_t = 0.0  # time.monotonic() of the last read
         self._task: asyncio.Task[None] | None = None
 
     # -- reading the database -----------------------------------------------------------
@@ -219,8 +223,11 @@ class Overview:
         }
 
     async def refresh(self) -> None:
-        snap = await run_in_threadpool(self.read)
-        assert self._cond is not None
+        assert self._cond is not None and self._reading is not None
+        async with self._reading:  # one read at a time: requests arriving meanwhile share it
+            started = time.monotonic()
+            snap = await run_in_threadpool(self.read)
+            self._read_t = started
         async with self._cond:
             changed = self.current is None or {**snap, "read_at": None} != {
                 **self.current,
@@ -231,9 +238,22 @@ class Overview:
                 self.version += 1
                 self._cond.notify_all()
 
+    async def latest(self) -> dict[str, Any]:
+        """The snapshot, read again only when older than a tick: every page and script shares it."""
+        assert self._reading is not None
+        if self.current is None or time.monotonic() - self._read_t >= self.tick_s:
+            t = self._read_t
+            async with self._reading:
+                pass  # a read in progress: wait for it rather than start another
+            if self._read_t == t or time.monotonic() - self._read_t >= self.tick_s:
+                await self.refresh()
+        assert self.current is not None
+        return self.current
+
     # -- the loop ------------------------------------------------------------------------
     async def start(self) -> None:
         self._cond = asyncio.Condition()
+        self._reading = asyncio.Lock()
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
@@ -249,7 +269,7 @@ class Overview:
                     await self.refresh()
                 except Exception:  # never let the loop die: the pages would freeze silently
                     log.exception("factory overview: refresh failed")
-            await asyncio.sleep(self.tick_s)
+            await asyncio.sleep(max(self.tick_s, 0.05))
 
     async def _newer_than(self, seen: int) -> None:
         assert self._cond is not None
@@ -261,8 +281,7 @@ class Overview:
         assert self._cond is not None
         self.listeners += 1
         try:
-            if self.current is None:
-                await self.refresh()
+            await self.latest()
             yield f"retry: {RETRY_MS}\n\n"
             seen = self.version
             yield sse("snapshot", self.current)
@@ -289,9 +308,9 @@ def create_app(central_url: str, tick_s: float = 1.0) -> Starlette:
     central = Central(central_url)
     overview = Overview(central, tick_s)
 
-    def unavailable(exc: CentralUnavailable) -> Response:
+    def unavailable(error: str) -> Response:
         return JSONResponse(
-            {"error": str(exc), "db": {"ok": False, "name": central.name}},
+            {"error": error, "db": {"ok": False, "name": central.name}},
             status_code=503,
             headers={"Cache-Control": "no-store", "Retry-After": "1"},
         )
@@ -300,26 +319,31 @@ def create_app(central_url: str, tick_s: float = 1.0) -> Starlette:
         return request.query_params.get("serial", "").strip()[:64] or None
 
     async def index(request: Request) -> Response:
-        initial = overview.current or await run_in_threadpool(overview.read)
+        initial = await overview.latest()
         html = page.render(initial=initial, serial=serial_of(request), db_name=central.name)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def api_stations(request: Request) -> Response:
-        try:
-            found = await run_in_threadpool(central.stations)
-        except CentralUnavailable as exc:
-            return unavailable(exc)
-        return JSONResponse({"db": {"ok": True, "name": central.name}, "stations": found})
+        snap = await overview.latest()
+        if not snap["db"]["ok"]:
+            return unavailable(snap["db"]["error"])
+        return JSONResponse({"db": {"ok": True, "name": central.name}, "stations": snap["stations"]})
 
     async def api_runs(request: Request) -> Response:
         serial = serial_of(request)
         limit = HISTORY_LIMIT if serial else LATEST_RUNS
         with contextlib.suppress(ValueError):
             limit = max(1, min(HISTORY_LIMIT, int(request.query_params.get("limit", limit))))
-        try:
-            found = await run_in_threadpool(central.runs, serial, limit)
-        except CentralUnavailable as exc:
-            return unavailable(exc)
+        if serial is None and limit == LATEST_RUNS:
+            snap = await overview.latest()
+            if not snap["db"]["ok"]:
+                return unavailable(snap["db"]["error"])
+            found = snap["runs"]
+        else:
+            try:
+                found = await run_in_threadpool(central.runs, serial, limit)
+            except CentralUnavailable as exc:
+                return unavailable(str(exc))
         return JSONResponse({"db": {"ok": True, "name": central.name}, "serial": serial, "runs": found})
 
     async def events(request: Request) -> Response:
