@@ -28,6 +28,9 @@ log = logging.getLogger("rackval")
 FATAL_DEVICE_ERRORS = (DeviceTimeout, DeviceUnreachable, DeviceAuthError)
 
 
+_NOT_READ = object()
+
+
 class RackSession:
     """The rack under test for one session: its device registry, snapshots and safe state."""
 
@@ -43,6 +46,10 @@ class RackSession:
         self.journal = Journal(journal_path) if journal_path else None
         self.safe_state = SafeState(self.devices, self.journal, changed=self.invalidate)
         self._snapshots: dict[str, Any] = {}
+        # device kinds whose snapshots are read together with the first one asked for
+        # (set by the plugin for read-only runs); read ahead of their first use, until used
+        self.prefetch: set[str] = set()
+        self._ahead: set[str] = set()
         self._broken: dict[str, DeviceError] = {}
         self._lock = threading.RLock()
 
@@ -79,20 +86,48 @@ class RackSession:
         except DeviceError as exc:
             return exc
 
-    def gather(self, kind: str) -> None:
-        """Read the snapshot of every device of ``kind`` not read yet, concurrently."""
+    def gather(self, kind: str, *ahead: str) -> None:
+        """Read the snapshot of every device of ``kind`` not read yet, concurrently.
+
+        Devices of the ``ahead`` kinds are read in the same pool, concurrently with
+        them (their first use then finds them read); such a snapshot is dropped by
+        any change to the rack (:meth:`invalidate`) before that first use.
+        """
         names = [n for n in self.rack.devices_of(kind) if n not in self._snapshots]
-        if not names:
+        early = [
+            n
+            for k in ahead
+            if k != kind
+            for n in self.rack.devices_of(k)
+            if n not in self._snapshots and n not in names
+        ]
+        if not names and not early:
             return
-        with ThreadPoolExecutor(max_workers=min(32, len(names)), thread_name_prefix="gather") as pool:
-            for name, result in zip(names, pool.map(self._read_snapshot, names), strict=True):
+        every = names + early
+
+        def read(name: str) -> Any:
+            if name in names:
+                return self._read_snapshot(name)
+            try:  # read ahead: whatever goes wrong is left to the read at its first use
+                return self._read_snapshot(name)
+            except Exception:
+                return _NOT_READ
+
+        with ThreadPoolExecutor(max_workers=min(32, len(every)), thread_name_prefix="gather") as pool:
+            for name, result in zip(every, pool.map(read, every), strict=True):
                 with self._lock:
-                    self._snapshots.setdefault(name, result)
+                    if name not in self._snapshots and result is not _NOT_READ:
+                        self._snapshots[name] = result
+                        if name in early:
+                            self._ahead.add(name)
 
     def snapshot(self, name: str) -> Any:
         """The session's snapshot of device ``name``; re-raises the error if reading it failed."""
         if name not in self._snapshots:
-            self.gather(self.rack.devices[name].kind)
+            self.gather(self.rack.devices[name].kind, *sorted(self.prefetch))
+        if self._ahead:
+            with self._lock:
+                self._ahead.discard(name)
         result = self._snapshots[name]
         if isinstance(result, BaseException):
             # a fresh traceback each time: re-raising one exception object makes its
@@ -104,6 +139,10 @@ class RackSession:
         """Forget a snapshot (after a state change a later test must not see stale)."""
         with self._lock:
             self._snapshots.pop(name, None)
+            # read ahead and not used yet: it was read before this change, as it would not have been
+            for other in self._ahead:
+                self._snapshots.pop(other, None)
+            self._ahead.clear()
 
     # -- teardown ------------------------------------------------------------
     def close(self) -> list[str]:

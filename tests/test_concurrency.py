@@ -161,3 +161,43 @@ def test_hall_rack_collects_400_links_and_runs(tmp_path: Path):
     passed = [t for t, o in outcomes.items() if o.outcome == "passed"]
     assert len(passed) == len(rack.cabling) + len(rack.power) + 4
     assert all(served[n] > 0 for n in rack.devices), served
+
+
+def test_snapshots_read_ahead_together_and_dropped_by_a_change_before_use(demo_sim: SimProcess):
+    """A read-only run reads every used kind at the first snapshot; a change drops those not used yet."""
+    rack = load_rack(DEMO_RACK)
+    pdus, switches = list(rack.devices_of("pdu")), list(rack.devices_of("switch"))
+    session = RackSession(rack, demo_sim.overlay)
+    session.prefetch = {"pdu", "switch"}
+    try:
+        before = stats(demo_sim)
+        session.snapshot(pdus[0])
+        read = delta(before, stats(demo_sim), "requests")
+        assert all(read[n] > 0 for n in pdus + switches), read  # switches read in the same gather
+
+        session.snapshot(switches[0])  # used: kept through a change
+        session.invalidate(pdus[0])  # a change (what SafeState reports) before the others' first use
+        before = stats(demo_sim)
+        session.snapshot(switches[0])
+        assert delta(before, stats(demo_sim), "requests")[switches[0]] == 0
+        for name in switches[1:]:
+            session.snapshot(name)  # read again: the one read ahead predates the change
+        again = delta(before, stats(demo_sim), "requests")
+        assert all(again[n] > 0 for n in switches[1:]), again
+    finally:
+        session.close()
+
+
+def test_no_read_ahead_when_a_destructive_test_is_selected():
+    from rackval.plugin.core import read_ahead_kinds
+
+    class Node:
+        def __init__(self, destructive: bool) -> None:
+            self.destructive = destructive
+
+        def get_closest_marker(self, name: str):
+            return object() if name == "destructive" and self.destructive else None
+
+    rack = load_rack(DEMO_RACK)
+    assert read_ahead_kinds([Node(False), Node(True)], rack) == set()
+    assert read_ahead_kinds([Node(False)], rack) == set()  # no rack items: nothing to read ahead

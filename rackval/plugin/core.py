@@ -19,7 +19,7 @@ from drivers.errors import DeviceError
 from rackval import hookspecs
 from rackval.config import RunConfig, build_run_config
 from rackval.errors import ConfigError
-from rackval.items import Item, item_kinds, item_of, items_of
+from rackval.items import Item, devices_used, item_kinds, item_of, items_of
 from rackval.journal import Change, journal_path
 from rackval.limits import Limit, LimitsFile
 from rackval.measurement import Measurement, judge
@@ -205,11 +205,26 @@ def _needs_rack(request: pytest.FixtureRequest) -> RunState:
     return state
 
 
+def read_ahead_kinds(items: list[pytest.Item], rack: Any) -> set[str]:
+    """Device kinds whose snapshots the session may read together (a read-only run only).
+
+    The kinds of the devices the selected tests are parametrized over; none when
+    any selected test is destructive (a snapshot read ahead of a change would
+    then show the rack from before it). The first snapshot asked for then reads
+    all of them at once, concurrently, instead of one kind after the other.
+    """
+    if any(item.get_closest_marker("destructive") is not None for item in items):
+        return set()
+    devices = rack.devices
+    return {devices[d].kind for d in devices_used(items) if d in devices}
+
+
 @pytest.fixture(scope="session")
 def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     """The rack under test: drivers per device (lazily connected) and snapshots."""
     state = _needs_rack(request)
     state.session = _start_session(state)
+    state.session.prefetch = read_ahead_kinds(request.session.items, state.config.rack)
     try:
         yield state.session
     finally:

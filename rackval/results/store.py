@@ -290,6 +290,93 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"results store {redact(url)}: {exc}") from None
 
 
+# the order of a queued row's values (record_test / record_measurement)
+TEST_COLUMNS = (
+    "run_id",
+    "nodeid",
+    "suite",
+    "item_kind",
+    "item_id",
+    "device",
+    "outcome",
+    "duration_s",
+    "message",
+    "started_at",
+    "finished_at",
+)
+MEASUREMENT_COLUMNS = (
+    "run_id",
+    "nodeid",
+    "name",
+    "value",
+    "units",
+    "limit_spec",
+    "outcome",
+    "device",
+    "item",
+    "timestamp",
+)
+_COLUMNS = {"tests": TEST_COLUMNS, "measurements": MEASUREMENT_COLUMNS}
+
+
+# bound parameters per statement: SQLite's smallest default limit (999 before 3.32)
+_SQLITE_MAX_VARS = 999
+
+
+class _Insert:
+    """One table's INSERT of queued rows (tuples in ``_COLUMNS`` order), prepared once.
+
+    On SQLite, many rows per statement (``INSERT ... VALUES (...), (...), ...``,
+    up to ``_SQLITE_MAX_VARS`` parameters): the driver releases the GIL around
+    every statement it steps, and the writer then waits for the test thread to
+    give it back (up to ``sys.getswitchinterval()``, 5 ms). With ``executemany``
+    that was once per row; now it is once per ~90 rows. Rows get their ids in
+    the order given, as with one INSERT per row.
+    """
+
+    def __init__(self, table: Any, dialect: Any) -> None:
+        self.table = table
+        self.columns = _COLUMNS[table.name]
+        self.raw = dialect.name == "sqlite"  # qmark, positional: straight to the driver
+        if self.raw:
+            compiled = table.insert().compile(dialect=dialect, column_keys=list(self.columns))
+            assert compiled.positional and tuple(compiled.positiontup) == self.columns
+            head, _, group = compiled.string.partition(" VALUES ")
+            assert group.count("?") == len(self.columns), compiled.string
+            self.head, self.group = f"{head} VALUES ", group
+            self.per_statement = max(1, _SQLITE_MAX_VARS // len(self.columns))
+            self._sql: dict[int, str] = {}
+            # each column's own conversion (DateTime -> text, JSON -> json.dumps...), as Core does it
+            procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
+            self.procs = [(i, p) for i, p in enumerate(procs) if p is not None]
+
+    def sql(self, rows: int) -> str:
+        text = self._sql.get(rows)
+        if text is None:
+            text = self._sql[rows] = self.head + ", ".join([self.group] * rows)
+        return text
+
+    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if not self.raw:
+            conn.execute(self.table.insert(), [dict(zip(self.columns, r, strict=True)) for r in rows])
+            return
+        procs = self.procs
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            step = self.per_statement
+            for start in range(0, len(rows), step):
+                chunk = rows[start : start + step]
+                params: list[Any] = []
+                for row in chunk:
+                    values = list(row)
+                    for i, proc in procs:
+                        values[i] = proc(values[i])
+                    params.extend(values)
+                cursor.execute(self.sql(len(chunk)), params)
+        finally:
+            cursor.close()
+
+
 # -- the store -----------------------------------------------------------------
 
 
@@ -303,6 +390,8 @@ class ResultsStore:
         self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
         self._walsync: WalSync | None = None
+        self._inserts: dict[Any, _Insert] = {}  # the writer thread's prepared statements
+        self._limit_specs: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(limit) -> (limit, its dump)
         database = engine.url.database
         on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
         self._sqlite_file = Path(database) if on_file else None
@@ -324,21 +413,29 @@ class ResultsStore:
 
         The connection is kept open (a pool checkout per batch costs more than
         the insert). On SQLite it commits with ``synchronous=NORMAL`` (written,
-        not yet flushed) and tells the group syncer.
+        not yet flushed) and tells the group syncer. Rows are tuples in the
+        order of :data:`TEST_COLUMNS` / :data:`MEASUREMENT_COLUMNS`. On SQLite
+        they go to the driver's ``executemany`` with a statement compiled once
+        and each value converted by the column type's own SQLAlchemy bind
+        processor (the stored text is the same as through Core, without Core's
+        per-row parameter handling); other databases go through Core.
         """
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
             if self._sqlite_file is not None:
                 self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
                 self._conn.commit()
-        by_table: dict[Any, list[dict[str, Any]]] = {}
+        by_table: dict[Any, list[tuple[Any, ...]]] = {}
         for table, params in rows:
             by_table.setdefault(table, []).append(params)
         conn = self._conn
         try:
             with conn.begin():
                 for table, many in by_table.items():
-                    conn.execute(table.insert(), many)
+                    insert = self._inserts.get(table)
+                    if insert is None:
+                        insert = self._inserts[table] = _Insert(table, self.engine.dialect)
+                    insert.run(conn, many)
         except BaseException:
             conn.invalidate()  # not back to the pool: it commits unflushed
             conn.close()
@@ -463,36 +560,47 @@ class ResultsStore:
         """Queue a test's outcome; committed within milliseconds, durable after :meth:`sync`."""
         self._queue(
             s.tests,
-            dict(
-                run_id=run_id,
-                nodeid=test.nodeid,
-                suite=test.suite,
-                item_kind=test.item_kind,
-                item_id=test.item_id,
-                device=test.device,
-                outcome=test.outcome,
-                duration_s=test.duration_s,
-                message=test.message,
-                started_at=_as_utc(test.started_at),
-                finished_at=_as_utc(test.finished_at),
+            (
+                run_id,
+                test.nodeid,
+                test.suite,
+                test.item_kind,
+                test.item_id,
+                test.device,
+                test.outcome,
+                test.duration_s,
+                test.message,
+                _as_utc(test.started_at),
+                _as_utc(test.finished_at),
             ),
         )
 
     def record_measurement(self, run_id: str, nodeid: str, m: Measurement) -> None:
         """Queue a measurement; committed within milliseconds, durable after :meth:`sync`."""
+        limit = m.limit
+        if limit is None:
+            spec = None
+        else:  # a limit is usually one of the limits file's, shared by every item: dump it once
+            cached = self._limit_specs.get(id(limit))
+            if cached is None or cached[0] is not limit:
+                cached = self._limit_specs[id(limit)] = (limit, limit.model_dump(exclude_defaults=True))
+            spec = cached[1]
+        value = m.value
+        if not (value.__class__ is float and math.isfinite(value)):
+            value = json_value(value)
         self._queue(
             s.measurements,
-            dict(
-                run_id=run_id,
-                nodeid=nodeid,
-                name=m.name,
-                value=json_value(m.value),
-                units=m.units or "",
-                limit_spec=m.limit.model_dump(exclude_defaults=True) if m.limit else None,
-                outcome=m.outcome,
-                device=m.device,
-                item=m.item,
-                timestamp=_as_utc(m.timestamp),
+            (
+                run_id,
+                nodeid,
+                m.name,
+                value,
+                m.units or "",
+                spec,
+                m.outcome,
+                m.device,
+                m.item,
+                _as_utc(m.timestamp),
             ),
         )
 
