@@ -85,8 +85,8 @@ def dispatch(
     broker: BrokerOpt = None,
 ) -> None:
     """Queue a run for one station and print its run id."""
+    from rackval.factory.dispatch import BrokerUnreachable, run_spec
     from rackval.factory.dispatch import dispatch as send
-    from rackval.factory.dispatch import run_spec
 
     spec = run_spec(
         rack,
@@ -96,7 +96,11 @@ def dispatch(
         marker=marker,
         keyword=keyword,
     )
-    typer.echo(send(station, spec, broker))
+    try:
+        typer.echo(send(station, spec, broker))
+    except BrokerUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @factory_app.command()
