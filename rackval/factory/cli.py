@@ -85,8 +85,8 @@ def dispatch(
     broker: BrokerOpt = None,
 ) -> None:
     """Queue a run for one station and print its run id."""
+    from rackval.factory.dispatch import BrokerUnreachable, run_spec
     from rackval.factory.dispatch import dispatch as send
-    from rackval.factory.dispatch import run_spec
 
     spec = run_spec(
         rack,
@@ -96,24 +96,57 @@ def dispatch(
         marker=marker,
         keyword=keyword,
     )
-    typer.echo(send(station, spec, broker))
+    try:
+        typer.echo(send(station, spec, broker))
+    except BrokerUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @factory_app.command()
-def status(results_db: DbOpt = None) -> None:
-    """Every station: idle, running which rack (item n of m), or offline."""
-    from rackval.factory.status import factory_status
-    from rackval.results.store import StoreError
+def status(
+    results_db: DbOpt = None,
+    broker: BrokerOpt = None,
+    watch: Annotated[bool, typer.Option("--watch", help="refresh every 2 s until Ctrl-C")] = False,
+) -> None:
+    """Every station: idle, running which rack (item n of m), or offline; runs queued (from the broker)."""
+    import time
 
-    try:
-        found = factory_status(_central(results_db))
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    from rackval.factory.app import broker_url
+
+    central = _central(results_db)
+    while True:
+        code = _show_status(central, broker_url(broker))
+        if not watch:
+            if code:
+                raise typer.Exit(code)
+            return
+        try:
+            time.sleep(2)
+        except KeyboardInterrupt:
+            return
+        typer.echo("")
+
+
+def _show_status(central: str, broker: str) -> int:
+    from rackval.factory.status import factory_status
+
+    found = factory_status(central, broker=broker)
+    for error in (found.store_error, found.broker_error):
+        if error:
+            typer.echo(f"warning: {error}", err=True)
+    if found.store_error and found.broker_error:
+        typer.echo("error: neither the central store nor the broker could be read", err=True)
+        return 2
+    if found.store_error:
+        typer.echo("central store unreachable: stations as the broker knows them (no heartbeats)")
+    elif found.broker_error:
+        typer.echo("broker unreachable: stations from their heartbeats (no queue depths)")
     if not found:
         typer.echo("no stations have reported")
     for st in found:
         typer.echo(f"{st.station_id:<24} {st.describe()}")
+    return 0
 
 
 @factory_app.command()

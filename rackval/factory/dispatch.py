@@ -11,7 +11,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rackval.factory.app import TASK_NAME, make_app, station_queue
+from rackval.factory.app import TASK_NAME, make_app, redact_broker, station_queue
+
+
+class BrokerUnreachable(RuntimeError):
+    """The run could not be queued: the broker did not answer (its URL in the message, no password)."""
 
 
 def run_spec(
@@ -43,14 +47,30 @@ def run_spec(
     }
 
 
+DISPATCH_RETRIES = 3
+
+
 def dispatch(station_id: str, spec: dict[str, Any], broker: str | None = None) -> str:
-    """Publish the run to ``station_id``'s queue (declared durable if new); returns the run id."""
+    """Publish the run to ``station_id``'s queue (declared durable if new); returns the run id.
+
+    With the broker away, kombu's few connection retries (a few seconds: a broker restarting
+    is back by then) and then :class:`BrokerUnreachable`: the technician learns at once that
+    the run was *not* queued, rather than a dispatch hanging until the broker returns.
+    """
     from kombu import Queue
+    from kombu.exceptions import OperationalError
 
     app = make_app(broker)
     queue = station_queue(station_id)
     try:
         with app.connection_for_write() as conn:
+            try:
+                conn.ensure_connection(max_retries=DISPATCH_RETRIES, interval_start=1, interval_step=1)
+            except (OperationalError, OSError) as exc:
+                where = redact_broker(app.conf.broker_url)
+                raise BrokerUnreachable(
+                    f"the broker {where} is unreachable ({exc}): run {spec['run_id']} was not queued"
+                ) from None
             Queue(queue, durable=True, channel=conn.default_channel).declare()
             app.send_task(
                 TASK_NAME,
