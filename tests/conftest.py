@@ -82,3 +82,25 @@ def stations(tmp_path, central):
     group = Stations(tmp_path, central)
     yield group
     group.close()
+
+
+# -- the browser tests' headless Chromium (Debian's, driven by Playwright) ----------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright; never a downloaded browser."""
+    from tests.web_helpers import chromium
+
+    path = chromium()
+    require(path is not None, "Debian's chromium (/usr/bin/chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python (pip install playwright)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()

@@ -20,10 +20,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from rackval.factory.web import Central, Overview, create_app
-from tests.conftest import require
 from tests.factory_helpers import Proxy, dispatch
 from tests.factory_web_helpers import PASSWORD, add_run, beat, serve_overview, with_password
-from tests.web_helpers import artifacts_dir, chromium
+from tests.web_helpers import artifacts_dir
 
 pytestmark = [pytest.mark.xdist_group("rabbitmq"), pytest.mark.timeout(180)]
 
@@ -163,22 +162,6 @@ def test_serve_needs_the_central_database():
 
 
 # -- in a real browser ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    require(path is not None, "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright for Python (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def card(station_id: str, state: str = "") -> str:

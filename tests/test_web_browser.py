@@ -15,28 +15,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import require
-from tests.web_helpers import DEMO_SERIAL, PIN, artifacts_dir, chromium, demo_secrets, serve
+from tests.web_helpers import DEMO_SERIAL, PIN, artifacts_dir, demo_secrets, serve
 
 pytestmark = pytest.mark.timeout(180)
 
 RUN_TIMEOUT_MS = 90_000  # a run of the power suite takes seconds; generous for a loaded CI machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    require(path is not None, "Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright for Python (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -160,39 +160,13 @@ def serve(
     ready_file: Annotated[Path | None, typer.Option(help='write {"url": ...} here once listening')] = None,
 ) -> None:
     """Serve the factory overview page: every station and the latest runs, live (read-only)."""
-    import json
-    import socket
-    import sys
-
-    import uvicorn
-
     from rackval.factory.web import create_app, database_name
-    from rackval.web.cli import LOOPBACK
+    from rackval.web.cli import serve_app
 
     central = _central(results_db)
-    if host not in LOOPBACK:
-        typer.echo(
-            f"warning: listening on {host}: the overview is reachable from the network (use TLS in front)",
-            err=True,
-        )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound = sock.getsockname()[1]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
-    # live event streams never end by themselves: do not wait long for them on Ctrl-C
-    config = uvicorn.Config(
-        create_app(central, tick_s=tick), log_level="warning", access_log=False, timeout_graceful_shutdown=3
-    )
-    server = uvicorn.Server(config)
-    typer.echo(f"factory overview: serving {url} (central database {database_name(central)})")
-    sys.stdout.flush()
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "port": bound}))
-        tmp.rename(ready_file)
-    server.run(sockets=[sock])
+    banner = f"factory overview: serving {{url}} (central database {database_name(central)})"
+    app = create_app(central, tick_s=tick)
+    serve_app(app, host, port, banner=banner, what="the overview", ready_file=ready_file)
 
 
 @factory_app.command()

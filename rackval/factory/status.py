@@ -9,6 +9,7 @@ Either source may be away: the list then comes from the other, and
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -144,14 +145,8 @@ def _queue_depth(conn: Any, queue: str) -> int | None:
     except NotFound:
         return None  # the passive declare failing closed that channel
     finally:
-        with _suppress():
+        with contextlib.suppress(Exception):
             channel.close()
-
-
-def _suppress() -> Any:
-    import contextlib
-
-    return contextlib.suppress(Exception)
 
 
 def _from_store(central_url: str, offline_after_s: float) -> list[StationStatus]:

@@ -36,7 +36,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from drivers.base import Target
-from drivers.redfish import RedfishSettings
 from rackval.kinds import DeviceKind, TargetContext, Undo
 from rackval.model import ExpectedIdentity, Name, SecretRef, StrictModel, secret_ref
 
@@ -137,6 +136,9 @@ class CduDevice(RedfishEntry):
 
 
 def target(device: Any, ctx: TargetContext) -> Target:
+    # the driver (DMTF redfish, requests: ~0.1 s) only for a rack that has Redfish devices
+    from drivers.redfish import RedfishSettings
+
     login = device.redfish
     ca_file = ctx.endpoint.get("ca_file") or (
         str((ctx.base_dir / login.ca_file).resolve()) if login.ca_file else None

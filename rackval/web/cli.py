@@ -6,7 +6,7 @@ import json
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,37 @@ def _fail(problems: list[str]) -> typer.Exit:
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     return typer.Exit(2)
+
+
+def serve_app(app: Any, host: str, port: int, *, banner: str, what: str, ready_file: Path | None) -> None:
+    """Serve an ASGI app on ``host:port`` until Ctrl-C (the station page and the factory overview).
+
+    ``banner`` is printed with ``{url}`` filled in; ``ready_file`` gets ``{"url", "port"}``
+    once the socket listens (port 0 picks a free one), for scripts and tests.
+    """
+    import uvicorn
+
+    if host not in LOOPBACK:
+        typer.echo(
+            f"warning: listening on {host}: {what} is reachable from the network (use TLS in front)",
+            err=True,
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
+    # live event streams never end by themselves: do not wait long for them on Ctrl-C
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    typer.echo(banner.replace("{url}", url))
+    sys.stdout.flush()
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": url, "port": bound}))
+        tmp.rename(ready_file)
+    server.run(sockets=[sock])
 
 
 @station_app.command("serve")
@@ -47,8 +78,6 @@ def serve(
     ready_file: Annotated[Path | None, typer.Option(help='write {"url": ...} here once listening')] = None,
 ) -> None:
     """Serve the station's page: start/stop runs, answer prompts, see PASS/FAIL and history."""
-    import uvicorn
-
     from rackval.station import load_station
     from rackval.web.app import build_context, create_app
 
@@ -81,29 +110,8 @@ def serve(
         )
     except ConfigError as exc:
         raise _fail(exc.problems) from None
-    if host not in LOOPBACK:
-        typer.echo(
-            f"warning: listening on {host}: the page is reachable from the network (use TLS in front)",
-            err=True,
-        )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound = sock.getsockname()[1]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
-    # live event streams never end by themselves: do not wait long for them on Ctrl-C
-    config = uvicorn.Config(
-        create_app(ctx), log_level="warning", access_log=False, timeout_graceful_shutdown=3
-    )
-    server = uvicorn.Server(config)
-    typer.echo(f"station {loaded.station.id}: serving {url} (results in {ctx.settings.results_dir})")
-    sys.stdout.flush()
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "port": bound}))
-        tmp.rename(ready_file)
-    server.run(sockets=[sock])
+    banner = f"station {loaded.station.id}: serving {{url}} (results in {ctx.settings.results_dir})"
+    serve_app(create_app(ctx), host, port, banner=banner, what="the page", ready_file=ready_file)
 
 
 @station_app.command("hash-pin")
