@@ -4,8 +4,10 @@ stations (a simulated rack and a worker each) that are always stopped."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -205,3 +207,15 @@ class Proxy:
         self.closed = True
         self.cut()
         self.listener.close()
+
+
+def rackval(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m rackval ARGS``, its output captured (wide: no wrapped status lines)."""
+    return subprocess.run(
+        [sys.executable, "-m", "rackval", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "250"},
+    )

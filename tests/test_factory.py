@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -11,19 +10,9 @@ from tests.factory_helpers import (
     central_run,
     counts,
     dispatch,
+    rackval,
     wait_for,
 )
-
-
-def rackval(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rackval", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "COLUMNS": "250"},
-    )
 
 
 def test_a_run_dispatched_to_a_station_runs_there_and_only_there(stations, central):

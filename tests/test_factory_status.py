@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from rackval.factory.dispatch import dispatch as send
 from rackval.factory.dispatch import run_spec
-from tests.factory_helpers import BROKER, wait_for
+from tests.factory_helpers import BROKER, rackval, wait_for
 from tests.rabbitmq_node import free_port
-
-
-def rackval(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rackval", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "COLUMNS": "250"},
-    )
 
 
 def lines_of(out: str) -> dict[str, str]:
