@@ -3,11 +3,8 @@ central database, and a real ``rackval factory serve`` process."""
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ from sqlalchemy import create_engine, literal_column
 from rackval.factory.tables import ensure_tables, stations
 from rackval.results.store import ResultsStore
 from rackval.run import RunInfo
+from tests.web_helpers import ready_url, stop_server
 
 PASSWORD = "pw-Never-On-The-Page-31337"  # PostgreSQL trusts 127.0.0.1: any password connects
 
@@ -109,17 +107,6 @@ def serve_overview(folder: Path, central_url: str, *extra: str) -> Iterator[Over
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=folder)
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the overview server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        yield Overview(json.loads(ready.read_text())["url"], process, log)
+        yield Overview(ready_url(process, ready, log, "the overview server", 30), process, log)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_server(process, 15)

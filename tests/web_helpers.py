@@ -75,20 +75,30 @@ def serve(
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=child_env, cwd=folder)
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the page server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        yield Served(json.loads(ready.read_text())["url"], process, results, log)
+        yield Served(ready_url(process, ready, log, "the page server", 60), process, results, log)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_server(process, 30)
+
+
+def ready_url(process: subprocess.Popen[bytes], ready: Path, log: Path, what: str, timeout: float) -> str:
+    """The URL a page server writes to its ``--ready-file`` once it listens (its log if it dies)."""
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    return json.loads(ready.read_text())["url"]
+
+
+def stop_server(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Ctrl-C for a page server, then a kill if it does not go within ``timeout``."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def artifacts_dir(fallback: Path) -> Path:
