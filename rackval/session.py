@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,6 @@ log = logging.getLogger("rackval")
 
 # errors that mean "this device cannot be talked to at all this session"
 FATAL_DEVICE_ERRORS = (DeviceTimeout, DeviceUnreachable, DeviceAuthError)
-
-
-_NOT_READ = object()
 
 
 class RackSession:
@@ -46,10 +44,11 @@ class RackSession:
         self.journal = Journal(journal_path) if journal_path else None
         self.safe_state = SafeState(self.devices, self.journal, changed=self.invalidate)
         self._snapshots: dict[str, Any] = {}
-        # device kinds whose snapshots are read together with the first one asked for
-        # (set by the plugin for read-only runs); read ahead of their first use, until used
-        self.prefetch: set[str] = set()
+        # snapshots read ahead (read_ahead) and not used yet; background reads under way
         self._ahead: set[str] = set()
+        self._pending: dict[str, Future[None]] = {}
+        self._ahead_pool: ThreadPoolExecutor | None = None
+        self._generation = 0  # bumped by every change: a read ahead started before it is not kept
         self._broken: dict[str, DeviceError] = {}
         self._lock = threading.RLock()
 
@@ -70,7 +69,12 @@ class RackSession:
             self._broken.setdefault(name, error)
 
     def driver(self, name: str) -> Any:
-        """The connected driver of device ``name`` (created on first use)."""
+        """The connected driver of device ``name`` (created on first use).
+
+        Waits for the device's snapshot being read ahead, if any, so a test's own
+        commands never interleave with that read.
+        """
+        self._wait_ahead((name,))
         error = self._broken.get(name)
         if error is not None:
             raise error
@@ -78,53 +82,75 @@ class RackSession:
 
     # -- snapshots -----------------------------------------------------------
     def _read_snapshot(self, name: str) -> Any:
+        error = self._broken.get(name)
+        if error is not None:
+            return error
         try:
-            return self.driver(name).snapshot()
+            return self.devices.driver(name).snapshot()
         except FATAL_DEVICE_ERRORS as exc:
             self.mark_broken(name, exc)
             return exc
         except DeviceError as exc:
             return exc
 
-    def gather(self, kind: str, *ahead: str) -> None:
-        """Read the snapshot of every device of ``kind`` not read yet, concurrently.
-
-        Devices of the ``ahead`` kinds are read in the same pool, concurrently with
-        them (their first use then finds them read); such a snapshot is dropped by
-        any change to the rack (:meth:`invalidate`) before that first use.
-        """
+    def gather(self, kind: str) -> None:
+        """Read the snapshot of every device of ``kind`` not read yet, concurrently."""
+        self._wait_ahead(self.rack.devices_of(kind))
         names = [n for n in self.rack.devices_of(kind) if n not in self._snapshots]
-        early = [
-            n
-            for k in ahead
-            if k != kind
-            for n in self.rack.devices_of(k)
-            if n not in self._snapshots and n not in names
-        ]
-        if not names and not early:
+        if not names:
             return
-        every = names + early
-
-        def read(name: str) -> Any:
-            if name in names:
-                return self._read_snapshot(name)
-            try:  # read ahead: whatever goes wrong is left to the read at its first use
-                return self._read_snapshot(name)
-            except Exception:
-                return _NOT_READ
-
-        with ThreadPoolExecutor(max_workers=min(32, len(every)), thread_name_prefix="gather") as pool:
-            for name, result in zip(every, pool.map(read, every), strict=True):
+        with ThreadPoolExecutor(max_workers=min(32, len(names)), thread_name_prefix="gather") as pool:
+            for name, result in zip(names, pool.map(self._read_snapshot, names), strict=True):
                 with self._lock:
-                    if name not in self._snapshots and result is not _NOT_READ:
-                        self._snapshots[name] = result
-                        if name in early:
-                            self._ahead.add(name)
+                    self._snapshots.setdefault(name, result)
+
+    def read_ahead(self, devices: Iterable[str]) -> None:
+        """Start reading the snapshots of ``devices`` in the background, in that order.
+
+        For a read-only run: the tests of the first kind start as soon as their
+        own device is read, while the others are still being read. A
+        snapshot read ahead is dropped by any change to the rack
+        (:meth:`invalidate`) before its first use; whatever goes wrong reading
+        ahead other than a device error is left to the read at first use.
+        """
+        names = [n for n in devices if n not in self._snapshots]
+        if not names:
+            return
+        with self._lock:
+            if self._ahead_pool is None:
+                self._ahead_pool = ThreadPoolExecutor(
+                    max_workers=min(8, len(names)), thread_name_prefix="read-ahead"
+                )
+            generation = self._generation
+            for name in names:
+                if name not in self._pending:
+                    self._pending[name] = self._ahead_pool.submit(self._read_ahead_one, name, generation)
+
+    def _read_ahead_one(self, name: str, generation: int) -> None:
+        try:
+            result = self._read_snapshot(name)
+        except Exception:
+            log.debug("%s: reading ahead failed; read again at first use", name, exc_info=True)
+            return
+        with self._lock:
+            if generation == self._generation and name not in self._snapshots:
+                self._snapshots[name] = result
+                self._ahead.add(name)
+
+    def _wait_ahead(self, names: Iterable[str]) -> None:
+        """Wait for the background reads of ``names`` still under way, if any."""
+        for name in names:
+            future = self._pending.get(name)
+            if future is not None:
+                future.result()
+                self._pending.pop(name, None)
 
     def snapshot(self, name: str) -> Any:
         """The session's snapshot of device ``name``; re-raises the error if reading it failed."""
         if name not in self._snapshots:
-            self.gather(self.rack.devices[name].kind, *sorted(self.prefetch))
+            self._wait_ahead((name,))
+            if name not in self._snapshots:
+                self.gather(self.rack.devices[name].kind)
         if self._ahead:
             with self._lock:
                 self._ahead.discard(name)
@@ -139,12 +165,18 @@ class RackSession:
         """Forget a snapshot (after a state change a later test must not see stale)."""
         with self._lock:
             self._snapshots.pop(name, None)
-            # read ahead and not used yet: it was read before this change, as it would not have been
+            # read ahead and not used yet: it was read before this change, as it would not have been;
+            # a read still under way may have read before it too, so its result is not kept
             for other in self._ahead:
                 self._snapshots.pop(other, None)
             self._ahead.clear()
+            self._generation += 1
+            self._pending.clear()
 
     # -- teardown ------------------------------------------------------------
     def close(self) -> list[str]:
         """Close every driver (instruments are left safe); the problems, never raises."""
+        pool, self._ahead_pool = self._ahead_pool, None
+        if pool is not None:  # reads not started are dropped; those under way end by their timeouts
+            pool.shutdown(wait=True, cancel_futures=True)
         return self.devices.close()

@@ -144,6 +144,10 @@ class SwitchSim:
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, conn: socket.socket) -> None:
+        # paramiko sends each SSH message (data, exit-status, EOF, close) in its own write;
+        # with Nagle on, each small one waits out the client's delayed ACK (~40 ms), which
+        # sshd, batching them into one write, does not: off, as the device's timing is
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(conn)
         transport.add_server_key(self.key)
         server = _Server(self)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rackval.items import Item
 from rackval.model import load_rack
 from rackval.session import RackSession
 from rackval.simprocess import SimProcess, start_sim_process
@@ -160,22 +161,32 @@ def test_hall_rack_collects_400_links_and_runs(tmp_path: Path):
     assert not failed, list(failed.items())[:5]
     passed = [t for t, o in outcomes.items() if o.outcome == "passed"]
     assert len(passed) == len(rack.cabling) + len(rack.power) + 4
-    assert all(served[n] > 0 for n in rack.devices), served
+    used = set(rack.devices_of("pdu")) | {t.split("[", 1)[1].split("/", 1)[0] for t in links}
+    assert all(served[n] > 0 for n in used), served
+    # a device none of the selected tests is about is not read
+    assert all(served[n] == 0 for n in set(rack.devices) - used), served
 
 
-def test_snapshots_read_ahead_together_and_dropped_by_a_change_before_use(demo_sim: SimProcess):
-    """A read-only run reads every used kind at the first snapshot; a change drops those not used yet."""
+def test_snapshots_read_ahead_in_the_background_and_dropped_by_a_change_before_use(demo_sim: SimProcess):
+    """A read-only run reads its devices ahead, in the background; a change drops those not used yet."""
     rack = load_rack(DEMO_RACK)
     pdus, switches = list(rack.devices_of("pdu")), list(rack.devices_of("switch"))
     session = RackSession(rack, demo_sim.overlay)
-    session.prefetch = {"pdu", "switch"}
     try:
         before = stats(demo_sim)
-        session.snapshot(pdus[0])
+        session.read_ahead(pdus + switches)
+        session.snapshot(pdus[0])  # waits for its own read only
+        session.driver(switches[0])  # waits for the switch's read: a test's commands never interleave
         read = delta(before, stats(demo_sim), "requests")
-        assert all(read[n] > 0 for n in pdus + switches), read  # switches read in the same gather
+        assert read[switches[0]] > 0, read
+        for name in pdus + switches:
+            session._wait_ahead([name])
+        read = delta(before, stats(demo_sim), "requests")
+        assert all(read[n] > 0 for n in pdus + switches), read  # every device read, none asked for yet
 
+        before = stats(demo_sim)
         session.snapshot(switches[0])  # used: kept through a change
+        assert delta(before, stats(demo_sim), "requests")[switches[0]] == 0  # read ahead, not again
         session.invalidate(pdus[0])  # a change (what SafeState reports) before the others' first use
         before = stats(demo_sim)
         session.snapshot(switches[0])
@@ -188,16 +199,51 @@ def test_snapshots_read_ahead_together_and_dropped_by_a_change_before_use(demo_s
         session.close()
 
 
+def test_a_read_ahead_under_way_at_a_change_is_not_kept(demo_sim: SimProcess):
+    """A change while a device is still being read ahead: its first use reads it again."""
+    rack = load_rack(DEMO_RACK)
+    switch = next(iter(rack.devices_of("switch")))
+    pdu = next(iter(rack.devices_of("pdu")))
+    once = RackSession(rack, demo_sim.overlay)
+    try:
+        before = stats(demo_sim)
+        once.snapshot(switch)
+        one_read = delta(before, stats(demo_sim), "requests")[switch]
+    finally:
+        once.close()
+    assert one_read > 0
+
+    session = RackSession(rack, demo_sim.overlay)
+    try:
+        before = stats(demo_sim)
+        with session.devices._device_lock(switch):  # holds the read ahead until the change is made
+            session.read_ahead([switch])
+            session.invalidate(pdu)
+        session.snapshot(switch)
+    finally:
+        session.close()  # waits for the read ahead, which may still be under way
+    assert delta(before, stats(demo_sim), "requests")[switch] == 2 * one_read  # ahead, then again
+
+
 def test_no_read_ahead_when_a_destructive_test_is_selected():
-    from rackval.plugin.core import read_ahead_kinds
+    from rackval.plugin.core import read_ahead_devices
+
+    rack = load_rack(DEMO_RACK)
+    pdu, switch = next(iter(rack.devices_of("pdu"))), next(iter(rack.devices_of("switch")))
 
     class Node:
-        def __init__(self, destructive: bool) -> None:
+        def __init__(self, destructive: bool, *devices: str) -> None:
             self.destructive = destructive
+            self.callspec = type("CallSpec", (), {})()
+            self.callspec.params = {d: Item(kind="x", id=d, device=d, spec=None) for d in devices}
 
         def get_closest_marker(self, name: str):
             return object() if name == "destructive" and self.destructive else None
 
-    rack = load_rack(DEMO_RACK)
-    assert read_ahead_kinds([Node(False), Node(True)], rack) == set()
-    assert read_ahead_kinds([Node(False)], rack) == set()  # no rack items: nothing to read ahead
+    assert read_ahead_devices([Node(False, switch), Node(True, pdu)], rack) == []
+    assert read_ahead_devices([Node(False)], rack) == []  # no rack items: nothing to read ahead
+    # in the order the tests first use them, each once
+    assert read_ahead_devices([Node(False, switch), Node(False, pdu), Node(False, switch)], rack) == [
+        switch,
+        pdu,
+    ]

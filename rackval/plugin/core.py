@@ -19,7 +19,7 @@ from drivers.errors import DeviceError
 from rackval import hookspecs
 from rackval.config import RunConfig, build_run_config
 from rackval.errors import ConfigError
-from rackval.items import Item, devices_used, item_kinds, item_of, items_of
+from rackval.items import Item, item_kinds, item_of, items_of
 from rackval.journal import Change, journal_path
 from rackval.limits import Limit, LimitsFile
 from rackval.measurement import Measurement, judge
@@ -205,18 +205,21 @@ def _needs_rack(request: pytest.FixtureRequest) -> RunState:
     return state
 
 
-def read_ahead_kinds(items: list[pytest.Item], rack: Any) -> set[str]:
-    """Device kinds whose snapshots the session may read together (a read-only run only).
+def read_ahead_devices(items: list[pytest.Item], rack: Any) -> list[str]:
+    """Devices whose snapshots the session may read ahead (a read-only run only).
 
-    The kinds of the devices the selected tests are parametrized over; none when
-    any selected test is destructive (a snapshot read ahead of a change would
-    then show the rack from before it). The first snapshot asked for then reads
-    all of them at once, concurrently, instead of one kind after the other.
+    The devices the selected tests are parametrized over, in the order the tests
+    first use them; none when any selected test is destructive (a snapshot read
+    ahead of a change would then show the rack from before it).
     """
     if any(item.get_closest_marker("destructive") is not None for item in items):
-        return set()
-    devices = rack.devices
-    return {devices[d].kind for d in devices_used(items) if d in devices}
+        return []
+    used: dict[str, None] = {}
+    for item in items:
+        for i in item_of(item):
+            if i.device in rack.devices:
+                used.setdefault(i.device)
+    return list(used)
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +227,7 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     """The rack under test: drivers per device (lazily connected) and snapshots."""
     state = _needs_rack(request)
     state.session = _start_session(state)
-    state.session.prefetch = read_ahead_kinds(request.session.items, state.config.rack)
+    state.session.read_ahead(read_ahead_devices(request.session.items, state.config.rack))
     try:
         yield state.session
     finally:
