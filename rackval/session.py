@@ -107,9 +107,8 @@ class RackSession:
     def read_ahead(self, devices: Iterable[str]) -> None:
         """Start reading the snapshots of ``devices`` in the background, in that order.
 
-        For a read-only run: the tests of the first kind start as soon as their
-        own device is read, while the others are still being read. A
-        snapshot read ahead is dropped by any change to the rack
+        For a read-only run: each test starts as soon as its own device is read,
+        while the others are still being read. A snapshot read ahead is dropped by any change to the rack
         (:meth:`invalidate`) before its first use; whatever goes wrong reading
         ahead other than a device error is left to the read at first use.
         """

@@ -145,8 +145,8 @@ class SwitchSim:
 
     def _connection(self, conn: socket.socket) -> None:
         # paramiko sends each SSH message (data, exit-status, EOF, close) in its own write;
-        # with Nagle on, each small one waits out the client's delayed ACK (~40 ms), which
-        # sshd, batching them into one write, does not: off, as the device's timing is
+        # with Nagle on, each small one waits out the client's delayed ACK (~40 ms). sshd
+        # batches them into one write and has no such stall, so Nagle is off here
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(conn)
         transport.add_server_key(self.key)

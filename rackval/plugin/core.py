@@ -214,12 +214,7 @@ def read_ahead_devices(items: list[pytest.Item], rack: Any) -> list[str]:
     """
     if any(item.get_closest_marker("destructive") is not None for item in items):
         return []
-    used: dict[str, None] = {}
-    for item in items:
-        for i in item_of(item):
-            if i.device in rack.devices:
-                used.setdefault(i.device)
-    return list(used)
+    return list(dict.fromkeys(i.device for item in items for i in item_of(item) if i.device in rack.devices))
 
 
 @pytest.fixture(scope="session")
