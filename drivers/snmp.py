@@ -9,7 +9,7 @@ Rules this module enforces:
 
 * one :class:`~pysnmp.hlapi.v3arch.asyncio.SnmpEngine` per client, reused for every
   request (a new engine per request costs engine start-up and v3 discovery each
-  time, ~30x slower);
+  time, ~30x slower), its MIB modules loaded from bytecode (:mod:`drivers.snmp_engine`);
 * every call has a timeout; reads are retried up to ``retries`` times on timeout;
   a SET is sent exactly once (pysnmp's own retransmission is disabled);
 * secrets are revealed only where they are handed to pysnmp, and no message
@@ -53,6 +53,7 @@ from drivers.errors import (
     DeviceReportedError,
     DeviceTimeout,
 )
+from drivers.snmp_engine import new_engine
 
 AUTH_PROTOCOLS = {
     "MD5": _auth.USM_AUTH_HMAC96_MD5,
@@ -211,7 +212,7 @@ class SnmpClient:
 
     async def _ensure(self) -> tuple[SnmpEngine, UdpTransportTarget]:
         if self._engine is None:
-            self._engine = SnmpEngine()
+            self._engine = new_engine()
         if self._transport is None:
             try:
                 # pysnmp retransmission disabled: retries are ours, and reads only.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -17,27 +20,61 @@ DEFAULT_SOAK_SECONDS = 2.0
 Reading = dict[str, ErrorCounters] | DeviceError
 
 
-def soak_counters(
-    read: Callable[[str], list[ErrorCounters]], switches: list[str], seconds: float
-) -> dict[str, Reading]:
-    """Counter deltas per switch and port over ``seconds``, read concurrently across switches.
+class Soak:
+    """An error-counter soak under way: its first reading started, the second taken by :meth:`result`.
 
-    A switch that cannot be read maps to its error; the others are still soaked.
+    Started as soon as the network suite starts (see ``soak_started``), so the
+    first reading and the interval overlap the suite's other tests instead of
+    being waited out by the first ``test_port_errors``. The interval runs from
+    the end of the first reading to the start of the second and is at least
+    ``seconds``: longer, when the suite's other tests took longer.
     """
 
-    def safe(name: str) -> list[ErrorCounters] | DeviceError:
+    def __init__(
+        self, read: Callable[[str], list[ErrorCounters]], switches: list[str], seconds: float
+    ) -> None:
+        self.seconds = seconds
+        self.switches = list(switches)
+        self.interval_s = 0.0
+        self._read = read
+        self._first_done = 0.0  # when the last first reading ended
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=min(32, max(1, len(switches))), thread_name_prefix="soak")
+        self._first = {name: self._pool.submit(self._first_reading, name) for name in self.switches}
+        self._result: dict[str, Reading] | None = None
+
+    def _safe(self, name: str) -> list[ErrorCounters] | DeviceError:
         try:
-            return read(name)
+            return self._read(name)
         except DeviceError as exc:
             return exc
 
-    if not switches:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(32, len(switches)), thread_name_prefix="soak") as pool:
-        before = dict(zip(switches, pool.map(safe, switches), strict=True))
-        time.sleep(seconds)
-        ready = [n for n in switches if not isinstance(before[n], DeviceError)]
-        after = dict(zip(ready, pool.map(safe, ready), strict=True))
+    def _first_reading(self, name: str) -> list[ErrorCounters] | DeviceError:
+        reading = self._safe(name)
+        with self._lock:
+            self._first_done = max(self._first_done, time.monotonic())
+        return reading
+
+    def result(self) -> dict[str, Reading]:
+        """Counter deltas per switch and port; a switch that cannot be read maps to its error."""
+        if self._result is None:
+            before = {name: future.result() for name, future in self._first.items()}
+            time.sleep(max(0.0, self.seconds - (time.monotonic() - self._first_done)))
+            started = time.monotonic()
+            ready = [n for n in self.switches if not isinstance(before[n], DeviceError)]
+            after = dict(zip(ready, self._pool.map(self._safe, ready), strict=True))
+            self._result = _deltas(self.switches, before, after)
+            self.interval_s = started - self._first_done
+        return self._result
+
+    def close(self) -> None:
+        """Wait for reads under way (each bounded by its device's timeout); start no more."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _deltas(
+    switches: list[str], before: dict[str, Reading | list[ErrorCounters]], after: dict[str, Any]
+) -> dict[str, Reading]:
     result: dict[str, Reading] = {}
     for name in switches:
         first, last = before[name], after.get(name, before[name])
@@ -49,6 +86,22 @@ def soak_counters(
             start = {c.port: c for c in first}
             result[name] = {c.port: start[c.port].delta(c) for c in last if c.port in start}
     return result
+
+
+def soak_counters(
+    read: Callable[[str], list[ErrorCounters]], switches: list[str], seconds: float
+) -> dict[str, Reading]:
+    """Counter deltas per switch and port over ``seconds``, read concurrently across switches.
+
+    A switch that cannot be read maps to its error; the others are still soaked.
+    """
+    if not switches:
+        return {}
+    soak = Soak(read, switches, seconds)
+    try:
+        return soak.result()
+    finally:
+        soak.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,12 +120,42 @@ def soak_seconds(request: pytest.FixtureRequest) -> float:
     return DEFAULT_SOAK_SECONDS if value is None else value
 
 
-@pytest.fixture(scope="session")
-def error_soak(rack, soak_seconds: float) -> dict[str, Reading]:
-    """Per switch: error-counter deltas over the soak interval (read once per session)."""
+def _start_soak(rack: Any, seconds: float) -> Soak:
     switches = [n for n in rack.rack.devices_of("switch") if rack.broken(n) is None]
-    readings = soak_counters(lambda name: rack.driver(name).counters(), switches, soak_seconds)
+    return Soak(lambda name: rack.driver(name).counters(), switches, seconds)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def soak_started(request: pytest.FixtureRequest) -> Iterator[Soak | None]:
+    """The soak, started when the suite's first test starts if a selected test needs it; else None."""
+    if not any("error_soak" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        yield None
+        return
+    soak = _start_soak(request.getfixturevalue("rack"), request.getfixturevalue("soak_seconds"))
+    try:
+        yield soak
+    finally:
+        soak.close()
+
+
+@dataclass(frozen=True)
+class SoakResult:
+    """Per switch, its counter deltas (or the error reading it); the interval they cover."""
+
+    readings: dict[str, Reading]
+    interval_s: float
+
+
+@pytest.fixture(scope="session")
+def error_soak(rack, soak_started: Soak | None, soak_seconds: float) -> SoakResult:
+    """Per switch: error-counter deltas over the soak interval (read once per session)."""
+    soak = soak_started or _start_soak(rack, soak_seconds)
+    try:
+        readings = dict(soak.result())
+    finally:
+        if soak is not soak_started:
+            soak.close()
     for name in rack.rack.devices_of("switch"):
         if name not in readings:
             readings[name] = rack.broken(name)
-    return readings
+    return SoakResult(readings, soak.interval_s)

@@ -181,15 +181,15 @@ def test_port_optics(port, rack, limits, measure):
     measure.verdict()
 
 
-def test_port_errors(port, error_soak, soak_seconds, limits, measure):
+def test_port_errors(port, error_soak, limits, measure):
     """Error counters do not rise over the soak interval (a delta, not the absolute count)."""
-    reading = error_soak[port.device]
+    reading = error_soak.readings[port.device]
     if isinstance(reading, DeviceError):
         raise reading.with_traceback(None)
     delta = reading.get(port.port)
     if delta is None:
         pytest.fail(f"{port.label}: {port.device} reports no counters for {port.port}", pytrace=False)
-    per = f"per {soak_seconds:g} s"
+    per = f"per {error_soak.interval_s:.1f} s"
     measure("port_crc_errors_soak", delta.fcs_errors, item=port, units=per, fail=False)
     if delta.symbol_errors is not None:
         measure("port_symbol_errors_soak", delta.symbol_errors, item=port, units=per, fail=False)
