@@ -1,0 +1,79 @@
+"""The network suite's error soak: started early, an interval of at least its seconds, errors per switch."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from drivers.errors import DeviceTimeout
+from drivers.switch import ErrorCounters
+from suites.network.conftest import Soak, soak_counters
+
+
+def counters(fcs: int) -> list[ErrorCounters]:
+    return [ErrorCounters("Ethernet1", fcs, None, None, None, None, None)]
+
+
+class Switches:
+    """Plain stand-in switches: each read bumps a switch's FCS count; ``dead`` never answers."""
+
+    def __init__(self, dead: str = "", delay: float = 0.0) -> None:
+        self.reads: list[tuple[str, float]] = []
+        self.ended: list[str] = []
+        self.delay = delay
+        self.dead = dead
+        self.first_read = threading.Event()
+        self._lock = threading.Lock()
+
+    def read(self, name: str) -> list[ErrorCounters]:
+        with self._lock:
+            self.reads.append((name, time.monotonic()))
+            n = sum(1 for r, _ in self.reads if r == name)
+        self.first_read.set()
+        time.sleep(self.delay)
+        self.ended.append(name)
+        if name == self.dead:
+            raise DeviceTimeout(name, "show interfaces counters errors", "no answer within 1 s")
+        return counters(5 * n)
+
+
+def test_the_first_reading_starts_with_the_soak_not_when_its_result_is_asked():
+    switches = Switches()
+    soak = Soak(switches.read, ["leaf-1", "leaf-2"], 0.2)
+    try:
+        assert switches.first_read.wait(5)
+        time.sleep(0.3)  # the suite's other tests run meanwhile
+        asked = time.monotonic()
+        readings = soak.result()
+    finally:
+        soak.close()
+    firsts = [t for _, t in switches.reads[:2]]
+    assert all(t < asked for t in firsts)
+    assert readings["leaf-1"]["Ethernet1"].fcs_errors == 5  # 10 at the second reading, 5 at the first
+    assert soak.interval_s >= 0.2
+    assert len(switches.reads) == 4
+
+
+def test_the_interval_is_at_least_the_soak_seconds_when_asked_at_once():
+    switches = Switches()
+    readings = soak_counters(switches.read, ["leaf-1"], 0.25)
+    (_, first), (_, second) = switches.reads
+    assert second - first >= 0.25
+    assert readings["leaf-1"]["Ethernet1"].fcs_errors == 5
+
+
+def test_a_switch_that_cannot_be_read_maps_to_its_error_and_the_others_are_soaked():
+    switches = Switches(dead="leaf-2")
+    readings = soak_counters(switches.read, ["leaf-1", "leaf-2"], 0.0)
+    assert isinstance(readings["leaf-2"], DeviceTimeout) and "leaf-2" in str(readings["leaf-2"])
+    assert readings["leaf-1"]["Ethernet1"].fcs_errors == 5
+    assert [n for n, _ in switches.reads].count("leaf-2") == 1  # not read again after failing
+
+
+def test_closing_a_soak_never_asked_waits_for_the_reads_under_way():
+    switches = Switches(delay=0.3)
+    soak = Soak(switches.read, ["leaf-1", "leaf-2", "leaf-3"], 10.0)
+    assert switches.first_read.wait(5)
+    soak.close()  # at the end of a session whose port-error tests never ran
+    started = {n for n, _ in switches.reads}
+    assert started and sorted(switches.ended) == sorted(started)
