@@ -57,15 +57,55 @@ class SimProcess:
                 self.process.wait(5)
 
 
-def start_sim_process(
+@dataclass
+class SimLaunch:
+    """A simulated rack's process, started and not yet known to be serving.
+
+    ``rackval run --sim`` launches it as pytest starts, so the simulators' own
+    start-up (a second process, the machine's other core) overlaps pytest's
+    plugin loading and collection; the ``rack`` fixture then waits for it.
+    """
+
+    process: subprocess.Popen
+    workdir: Path
+    ready: Path
+    log_path: Path
+    deadline: float
+
+    def wait_ready(self) -> SimProcess:
+        """Wait until the rack is serving; a ConfigError with its last log line if it does not start."""
+        proc = self.process
+        while time.monotonic() < self.deadline:
+            if self.ready.exists():
+                return SimProcess(proc, json.loads(self.ready.read_text()), self.workdir, self.log_path)
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        output = self.log_path.read_text(errors="replace").strip().splitlines()
+        detail = output[-1] if output else "no output"
+        raise ConfigError(f"the simulated rack did not start: {detail}")
+
+    def stop(self) -> None:
+        """Stop the process whether or not it got to serving (as :meth:`SimProcess.stop`)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def launch_sim_process(
     rack_path: Path,
     scenarios: list[Path],
     *,
     timeout: float = 60.0,
     workdir: Path | None = None,
     station: Path | None = None,
-) -> SimProcess:
-    """Start ``python -m simulators.rack`` for ``rack_path`` and wait until it is serving."""
+) -> SimLaunch:
+    """Start ``python -m simulators.rack`` for ``rack_path``; :meth:`SimLaunch.wait_ready` waits for it."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="rackval-simproc-"))
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / "endpoints.json"
@@ -100,16 +140,18 @@ def start_sim_process(
         env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready.exists():
-            return SimProcess(proc, json.loads(ready.read_text()), workdir, log_path)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(5)
-    output = log_path.read_text(errors="replace").strip().splitlines()
-    detail = output[-1] if output else "no output"
-    raise ConfigError(f"the simulated rack did not start: {detail}")
+    return SimLaunch(proc, workdir, ready, log_path, time.monotonic() + timeout)
+
+
+def start_sim_process(
+    rack_path: Path,
+    scenarios: list[Path],
+    *,
+    timeout: float = 60.0,
+    workdir: Path | None = None,
+    station: Path | None = None,
+) -> SimProcess:
+    """Start ``python -m simulators.rack`` for ``rack_path`` and wait until it is serving."""
+    return launch_sim_process(
+        rack_path, scenarios, timeout=timeout, workdir=workdir, station=station
+    ).wait_ready()

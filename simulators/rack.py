@@ -137,7 +137,8 @@ class _ControlServer(socketserver.ThreadingTCPServer):
 def serve_control(sim: SimulatedRack) -> _ControlServer:
     server = _ControlServer(("127.0.0.1", 0), _ControlHandler)
     server.sim = sim  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
+    # a short poll: shutdown() at exit waits for the serving loop's next poll (0.5 s by default)
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="sim-control", daemon=True).start()
     return server
 
 

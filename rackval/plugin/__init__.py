@@ -31,6 +31,7 @@ class RunState:
     run: RunInfo | None  # None without a rack
     session: RackSession | None = None  # the rack under test, once the ``rack`` fixture started
     sim: Any = None  # rackval.simprocess.SimProcess when simulating
+    sim_launch: Any = None  # rackval.simprocess.SimLaunch: the simulated rack, launched as pytest starts
 
 
 RUN_STATE = pytest.StashKey[RunState]()

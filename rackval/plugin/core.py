@@ -140,9 +140,27 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     run = run_config.run_info() if run_config.rack is not None else None
-    config.stash[RUN_STATE] = RunState(run_config, run)
+    state = config.stash[RUN_STATE] = RunState(run_config, run)
     if run is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    simulated = run is not None and run_config.simulate and run_config.endpoints_file is None
+    if simulated and not config.option.collectonly:
+        from rackval.simprocess import launch_sim_process
+
+        # its start-up overlaps collection; the ``rack`` fixture waits for it
+        state.sim_launch = launch_sim_process(
+            run_config.rack.source, run_config.scenarios, station=run_config.station_file
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the simulated rack if the ``rack`` fixture never did (no rack test ran, or it failed)."""
+    state = rack_run(config)
+    if state is not None:
+        if state.sim is not None:
+            state.sim.stop()
+        elif state.sim_launch is not None:
+            state.sim_launch.stop()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -189,9 +207,12 @@ def _start_session(state: RunState) -> RackSession:
         overlay = info["devices"]
         state.run.scenario = info.get("scenario")
     elif config.simulate:
-        from rackval.simprocess import start_sim_process
+        from rackval.simprocess import launch_sim_process
 
-        state.sim = start_sim_process(config.rack.source, config.scenarios, station=config.station_file)
+        launch = state.sim_launch or launch_sim_process(
+            config.rack.source, config.scenarios, station=config.station_file
+        )
+        state.sim = launch.wait_ready()
         overlay = state.sim.overlay
         state.run.scenario = state.sim.info.get("scenario")
     journal = journal_path(state.run.results_dir, config.rack.rack.serial, state.run.run_id)

@@ -277,6 +277,9 @@ class _Server(socketserver.ThreadingTCPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
+SHUTDOWN_POLL_S = 0.05
+
+
 def serve(
     ctx: SimContext,
     name: str,
@@ -287,7 +290,10 @@ def serve(
     faults = apply_faults(instrument, ctx.faults, extra_faults or (lambda f: False))
     gate = RequestGate(latency_s=ctx.latency_s)
     server = _Server((ctx.host, 0), name, instrument, gate, faults)
-    thread = threading.Thread(target=server.serve_forever, name=f"scpi-{name}", daemon=True)
+    # a short poll: shutdown() waits for the serving loop's next poll (0.5 s by default)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(SHUTDOWN_POLL_S,), name=f"scpi-{name}", daemon=True
+    )
     thread.start()
     port = server.server_address[1]
 
