@@ -48,13 +48,18 @@ class SimProcess:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process, timeout)
+
+
+def terminate(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM a simulated rack's process and reap it; SIGKILL if it is still there after ``timeout``."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 @dataclass
@@ -87,14 +92,8 @@ class SimLaunch:
         raise ConfigError(f"the simulated rack did not start: {detail}")
 
     def stop(self) -> None:
-        """Stop the process whether or not it got to serving (as :meth:`SimProcess.stop`)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        """Stop the process whether or not it got to serving."""
+        terminate(self.process)
 
 
 def launch_sim_process(
