@@ -110,7 +110,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help=f"error-counter soak interval of the network suite (default {DEFAULT_SOAK_SECONDS:g} s)",
+        help=f"error-counter soak of the network suite: at least this long, from its first test "
+        f"(default {DEFAULT_SOAK_SECONDS:g} s)",
     )
 
 
