@@ -37,7 +37,7 @@ class Soak:
         self.switches = list(switches)
         self.interval_s = 0.0
         self._read = read
-        self._first_done = 0.0  # when the last first reading ended
+        self._first_done = time.monotonic()  # when the last first reading ended (no switch: now)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=min(32, max(1, len(switches))), thread_name_prefix="soak")
         self._first = {name: self._pool.submit(self._first_reading, name) for name in self.switches}
