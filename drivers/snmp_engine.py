@@ -42,7 +42,7 @@ def fresh_bytecode(source: str) -> bytes | None:
         with open(cached, "rb") as f:
             data = f.read()
         st = os.stat(source)
-    except (OSError, NotImplementedError, ValueError):
+    except OSError:  # no pyc (or no source) to read
         return None
     if len(data) < _HEADER or data[:4] != importlib.util.MAGIC_NUMBER:
         return None

@@ -148,18 +148,10 @@ class SshSession:
                 raise DeviceAuthError(self.device, "connect", f"key_file: {exc}") from None
         where = f"{self.target.host}:{self.target.port}"
         try:
-            sock = _open_socket(self.target.host, self.target.port, self.timeout_s)
-        except TimeoutError:
-            raise DeviceTimeout(
-                self.device, "connect", f"no answer from {where} in {self.timeout_s:g} s"
-            ) from None
-        except OSError as exc:
-            raise DeviceUnreachable(self.device, "connect", f"{where}: {exc.strerror or exc}") from None
-        try:
             client.connect(
                 self.target.host,
                 port=self.target.port,
-                sock=sock,
+                sock=_open_socket(self.target.host, self.target.port, self.timeout_s),
                 username=self.username,
                 password=self._password.reveal() if self._password is not None else None,
                 pkey=pkey,

@@ -124,6 +124,6 @@ def item_of(node: Any) -> list[Item]:
     return [p for p in params.values() if isinstance(p, Item)]
 
 
-def devices_used(nodes: Iterable[Any]) -> set[str]:
-    """Devices the given tests are about (only those need to be ready for a run)."""
-    return {i.device for node in nodes for i in item_of(node)}
+def devices_used(nodes: Iterable[Any]) -> list[str]:
+    """Devices the given tests are about (only those need to be ready for a run), in first-use order."""
+    return list(dict.fromkeys(i.device for node in nodes for i in item_of(node)))

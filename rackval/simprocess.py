@@ -51,10 +51,13 @@ class SimProcess:
         terminate(self.process, timeout)
 
 
-def terminate(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGTERM a simulated rack's process and reap it; SIGKILL if it is still there after ``timeout``."""
+def terminate(process: subprocess.Popen, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Signal a child process (a simulated rack, a station's worker...) and reap it.
+
+    SIGKILL if it is still there after ``timeout``.
+    """
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(sig)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -63,3 +63,11 @@ def test_bytecode_with_another_mtime_or_hash_based_is_not_fresh(tmp_path: Path):
     checked_hash = py_compile.PycInvalidationMode.CHECKED_HASH
     py_compile.compile(str(source), doraise=True, invalidation_mode=checked_hash)
     assert fresh_bytecode(str(source)) is None  # hash-based: left to pysnmp's own loader
+
+
+def test_a_source_without_bytecode_is_read_from_source(tmp_path: Path):
+    source = tmp_path / "TEST-MIB.py"
+    source.write_text(MODULE.format(value=3))
+    assert fresh_bytecode(str(source)) is None
+    _code, suffix = BytecodeMibSource(str(tmp_path)).init().read("TEST-MIB")
+    assert suffix == ".py"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from rackval.simprocess import terminate
 from rackval.web.auth import scrypt_hash
 from tests.conftest import DEMO_RACK, ROOT, SCENARIOS
 
@@ -92,13 +93,7 @@ def ready_url(process: subprocess.Popen[bytes], ready: Path, log: Path, what: st
 
 def stop_server(process: subprocess.Popen[bytes], timeout: float) -> None:
     """Ctrl-C for a page server, then a kill if it does not go within ``timeout``."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    terminate(process, timeout, signal.SIGINT)
 
 
 def artifacts_dir(fallback: Path) -> Path:

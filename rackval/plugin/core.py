@@ -19,7 +19,7 @@ from drivers.errors import DeviceError
 from rackval import hookspecs
 from rackval.config import RunConfig, build_run_config
 from rackval.errors import ConfigError
-from rackval.items import Item, item_kinds, item_of, items_of
+from rackval.items import Item, devices_used, item_kinds, item_of, items_of
 from rackval.journal import Change, journal_path
 from rackval.limits import Limit, LimitsFile
 from rackval.measurement import Measurement, judge
@@ -235,7 +235,7 @@ def read_ahead_devices(items: list[pytest.Item], rack: Any) -> list[str]:
     """
     if any(item.get_closest_marker("destructive") is not None for item in items):
         return []
-    return list(dict.fromkeys(i.device for item in items for i in item_of(item) if i.device in rack.devices))
+    return [d for d in devices_used(items) if d in rack.devices]
 
 
 @pytest.fixture(scope="session")
