@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from drivers.errors import DeviceError
-from rackval import hookspecs
+from rackval import heap, hookspecs
 from rackval.config import RunConfig, build_run_config
 from rackval.errors import ConfigError
 from rackval.items import Item, devices_used, item_kinds, item_of, items_of
@@ -143,6 +143,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state = config.stash[RUN_STATE] = RunState(run_config, run)
     if run is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    if run is not None:
+        # registered now, so it runs after every cleanup other plugins add later
+        # (pytest's own final collection among them): see pytest_sessionfinish
+        config.add_cleanup(heap.release)
     simulated = run is not None and run_config.simulate and run_config.endpoints_file is None
     if simulated and not config.option.collectonly:
         from rackval.simprocess import launch_sim_process
@@ -193,6 +197,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = rack_run(session.config)
     if state is not None:
         session.config.hook.pytest_rackval_run_started(run=state.run)
+
+
+@pytest.hookimpl(trylast=True)  # after the results plugin has stored the run and written its reports
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Spare what is left of the process the collector's walks over the whole finished run."""
+    if rack_run(session.config) is not None:
+        heap.settle()
 
 
 # -- fixtures ----------------------------------------------------------------
