@@ -44,6 +44,15 @@ class SimProcess:
             raise RuntimeError(f"simulated rack control {op}: {reply.get('error')}")
         return reply["result"]
 
+    def begin_stop(self) -> None:
+        """Ask the simulators to stop, without waiting: :meth:`stop` waits for them and reaps the process.
+
+        A run asks when its last test is done and waits as pytest unconfigures, so
+        the simulators' own shutdown overlaps the end of the run (results, reports).
+        """
+        if not self._stopped and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._stopped:
             return

@@ -20,6 +20,7 @@ import socketserver
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,21 @@ class SimulatedRack:
         raise ValueError(f"unknown control op {op!r}")
 
     def stop(self) -> None:
-        for name, handle in list(self.handles.items()):
-            try:
-                handle.stop()
-            except Exception as exc:  # keep stopping the others
-                print(f"simulator {name}: error while stopping: {exc}", file=sys.stderr)
+        """Stop every device's simulator, all at once.
+
+        A server's stop waits for its serving loop to notice (up to its poll
+        interval); one device after another, that was 0.7 s for the demo rack's
+        twenty-odd servers, paid at the end of every simulated run.
+        """
+        handles = list(self.handles.items())
+        if handles:
+            with ThreadPoolExecutor(max_workers=len(handles), thread_name_prefix="sim-stop") as pool:
+                stopping = [(name, pool.submit(handle.stop)) for name, handle in handles]
+                for name, future in stopping:
+                    try:
+                        future.result()
+                    except Exception as exc:  # the others are stopped all the same
+                        print(f"simulator {name}: error while stopping: {exc}", file=sys.stderr)
         self.handles.clear()
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)

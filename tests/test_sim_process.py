@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -73,3 +74,40 @@ def test_simulated_rack_is_not_in_the_runs_process_group(tmp_path):
         starter.kill()
         starter.wait()
         os.kill(sim_pid, signal.SIGTERM)
+
+
+def test_a_simulated_rack_stops_its_devices_all_at_once(capsys):
+    """Each device's stop waits for the others' (a barrier): stopped one after another, none could return."""
+    from rackval.model import load_rack
+    from simulators.base import SimHandle
+    from simulators.rack import SimulatedRack
+
+    sim = SimulatedRack(load_rack(ROOT / "fixtures" / "racks" / "demo.yaml"))
+    names = ["pdu-a", "leaf-1", "tray-01", "cdu-1"]
+    barrier = threading.Barrier(len(names), timeout=10)
+    stopped = []
+
+    def stop_after_the_others(name: str) -> None:
+        barrier.wait()
+        stopped.append(name)
+
+    for name in names:
+        sim.handles[name] = SimHandle(name, {}, stop=lambda name=name: stop_after_the_others(name))
+    sim.handles["shelf-1-pmc"] = SimHandle("shelf-1-pmc", {}, stop=lambda: 1 / 0)  # a stop that fails
+    sim.stop()
+    assert sorted(stopped) == sorted(names)
+    assert sim.handles == {}
+    assert "simulator shelf-1-pmc: error while stopping: division by zero" in capsys.readouterr().err
+
+
+def test_a_run_asks_its_simulators_to_stop_and_reaps_them_later(tmp_path):
+    from rackval.simprocess import start_sim_process
+
+    sim = start_sim_process(RACK, [], workdir=tmp_path / "sim")
+    sim.begin_stop()
+    deadline = time.monotonic() + 30
+    while sim.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sim.process.returncode == 0, "SIGTERM: the simulated rack stops cleanly by itself"
+    sim.stop()  # reaped already: returns at once, and a second stop is harmless
+    sim.stop()

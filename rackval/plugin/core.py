@@ -158,7 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the simulated rack if the ``rack`` fixture never did (no rack test ran, or it failed)."""
+    """Stop the simulated rack and reap it (the ``rack`` fixture only asked it to stop, if it ran)."""
     state = rack_run(config)
     if state is not None:
         if state.sim is not None:
@@ -260,7 +260,7 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     finally:
         state.session.close()
         if state.sim is not None:
-            state.sim.stop()
+            state.sim.begin_stop()  # pytest_unconfigure waits for it
 
 
 @pytest.fixture(scope="session")
