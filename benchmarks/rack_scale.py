@@ -53,34 +53,84 @@ RESULTS = ROOT / "benchmarks" / "results" / "rack_scale.json"
 
 
 class _Outcomes:
-    def __init__(self) -> None:
+    """Counts outcomes, and notes when each phase of the session ends (seconds from ``started``)."""
+
+    def __init__(self, started: float) -> None:
         self.counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+        self.started = started
+        self.marks: dict[str, float] = {}
+
+    def _mark(self, name: str) -> None:
+        self.marks.setdefault(name, time.perf_counter() - self.started)
+
+    def pytest_collection_finish(self) -> None:
+        self._mark("start_up")  # imports, plugins, configure (the rack file), collection
+
+    def pytest_runtest_logfinish(self) -> None:
+        self._mark("first_item")  # its fixtures: the rack session, the first device reads
+        self.marks["items"] = time.perf_counter() - self.started  # the last one's, in the end
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or report.outcome != "passed":
             key = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
             self.counts[key] += 1
 
+    def phases(self, wall: float) -> dict[str, float]:
+        """Seconds spent in each phase: start-up, the first item, the other items, the end."""
+        m = self.marks
+        start_up = m.get("start_up", wall)
+        first = m.get("first_item", start_up)
+        items = m.get("items", first)
+        return {
+            "start_up": start_up,
+            "first_item": first - start_up,
+            "other_items": items - first,
+            "end": wall - items,
+        }
+
 
 def pytest_child(out: Path, args: list[str]) -> int:
     import pytest
 
-    outcomes = _Outcomes()
     started = time.perf_counter()
+    outcomes = _Outcomes(started)
     code = pytest.main(args, plugins=[outcomes])
     wall = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.write_text(
-        json.dumps({"exit": int(code), "wall_s": wall, "peak_mb": peak_kb / 1024, **outcomes.counts})
+        json.dumps(
+            {
+                "exit": int(code),
+                "wall_s": wall,
+                "peak_mb": peak_kb / 1024,
+                "phases_s": outcomes.phases(wall),
+                **outcomes.counts,
+            }
+        )
     )
     return 0
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every pytest child: this one, with bytecode caching on.
+
+    pytest keeps each plugin's and test module's assertion-rewritten bytecode in
+    ``__pycache__``, as a user's machine does after its first run. With
+    ``PYTHONDONTWRITEBYTECODE`` set (this sandbox sets it) nothing is kept, and
+    whether a run rewrites and compiles rackval's and hypothesis's modules again
+    (~0.5 s of the floor and of the run) depended on what earlier runs had left.
+    The first of the repeats writes the cache; each figure is the fastest repeat.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_pytest(args: list[str], workdir: Path, tag: str) -> dict[str, Any]:
     out = workdir / f"{tag}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--pytest-child", str(out), "--", *args]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=child_env())
     process_wall = time.perf_counter() - started
     if not out.exists():
         raise SystemExit(f"{tag}: pytest did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -316,6 +366,14 @@ def summarize(hall: dict[str, Any], growth: list[dict[str, Any]]) -> dict[str, A
     return s
 
 
+PHASES = {
+    "start_up": "start-up and collection",
+    "first_item": "first item (rack session)",
+    "other_items": "the other items",
+    "end": "end (teardown, summary)",
+}
+
+
 def table(result: dict[str, Any]) -> str:
     s, hall = result["summary"], result["hall"]
     lines = [
@@ -348,6 +406,17 @@ def table(result: dict[str, Any]) -> str:
             f"{g['wall_s']:.3f} s / {g['bound_s']:.3f} s",
         )
     row("PDU asnapshot via one asyncio.gather", f"{hall['collection']['asyncio_gather_pdu_wall_s']:.3f} s")
+    lines += ["", "  where the wall goes            hall run     floor   difference"]
+    floor_phases = hall["pytest_floor"]["phases_s"]
+    for key, label in PHASES.items():
+        mine, theirs = run["phases_s"][key], floor_phases[key]
+        lines.append(f"    {label:<26} {mine:>8.2f} s {theirs:>7.2f} s {mine - theirs:>8.2f} s")
+    others = s["items"] - 1
+    lines.append(
+        f"    {'per item after the first':<26} {run['phases_s']['other_items'] / others * 1000:>7.2f} ms"
+        f" {floor_phases['other_items'] / others * 1000:>6.2f} ms"
+    )
+    lines.append("")
     if "baseline_s" in s:
         b = hall["baseline"]
         row("sequential baseline (passed/failed)", f"{s['baseline_s']:.2f} s ({b['passed']}/{b['failed']})")
