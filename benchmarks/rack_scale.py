@@ -370,7 +370,7 @@ PHASES = {
     "start_up": "start-up and collection",
     "first_item": "first item (rack session)",
     "other_items": "the other items",
-    "end": "end (teardown, summary)",
+    "end": "end (results, summary)",
 }
 
 

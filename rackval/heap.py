@@ -7,7 +7,9 @@ collection from then on walks all of them and finds almost nothing, and there
 are several: pytest collects twice as it unconfigures (to report what
 finalizers raise), and the allocations of the terminal summary (hypothesis's
 plugin imports hypothesis there) trigger more. On the hall rack that was
-0.6-0.9 s of a 6 s run (benchmarks/README.md, sixth round).
+~0.1 s of the run's end with pytest's bytecode cache in place, and 0.6-0.9 s
+when the summary's imports were compiled afresh (benchmarks/README.md, sixth
+round).
 
 :func:`settle` collects once, so the run's own cyclic garbage is freed and any
 error its finalizers raise still reaches pytest's report, then freezes the
