@@ -3,7 +3,7 @@
 A vendor driver (``drivers.apc``, ``drivers.raritan``) says how to read its
 MIB: the coroutines ``aidentity``, ``aoutlets(cell_errors)``, ``aoutlet``,
 ``aphases`` and ``aset_outlet``. :class:`SnmpPdu` adds what is the same for
-every vendor: one :class:`~drivers.snmp.SnmpClient` per PDU, the snapshot
+every vendor: one :class:`~drivers.snmp.SnmpClient` per PDU (its engine shared on the loop), the snapshot
 that reads the three parts at once and keeps a broken part's error for that
 part, and the synchronous facade of :class:`drivers.pdu.Pdu` over the
 driver layer's event-loop thread.
@@ -28,7 +28,7 @@ class SnmpPdu(ABC):
         self.name = target.name
         self.target = target
         self._loop = loop
-        self._snmp = SnmpClient(target)
+        self._snmp = SnmpClient(target, loop)
 
     # -- the vendor's part: a driver missing one of these fails at construction --
     @abstractmethod
