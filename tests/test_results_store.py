@@ -282,3 +282,38 @@ def test_concurrent_first_use_of_new_sqlite_files(tmp_path: Path) -> None:
     it was retried (this test failed every time then): so try many new files."""
     for i in range(60):
         _open_new_store_from_four_threads(f"sqlite:///{tmp_path}/{i}/results.db", tmp_path / str(i))
+
+
+def test_a_batch_larger_than_one_statement_is_stored_whole_and_in_order(tmp_path: Path) -> None:
+    """Rows beyond one INSERT's share (the connection's parameter limit) go in further statements."""
+    import sqlite3
+
+    from rackval.results import store as store_module
+
+    conn = sqlite3.connect(":memory:")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # SQLite's limit before 3.32
+    assert store_module.sqlite_rows_per_statement(conn, 10) == 99
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 5)
+    assert store_module.sqlite_rows_per_statement(conn, 10) == 1  # never none
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 250000)
+    assert store_module.sqlite_rows_per_statement(conn, 10) == store_module._SQLITE_MAX_ROWS
+
+    st = ResultsStore.open(f"sqlite:///{tmp_path / 'results.db'}", tmp_path)
+    try:
+        run = _run()
+        st.start_run(run)
+        count = 2 * store_module._SQLITE_MAX_ROWS + 7  # three statements in one batch
+        limit = Limit(low=0, high=count)
+        for i in range(count):
+            m = judge("n", float(i), limit=limit, device="pdu-a", item=f"pdu-a/{i}")
+            st.record_measurement(run.run_id, f"t.py::test_n[{i}]", m)
+        st.sync()
+        # queued in a few ms, well within one write interval: at least one batch held
+        # more rows than one statement carries
+        assert st._writer is not None and st._writer.commits <= 2
+        stored = st.measurements(run.run_id)
+    finally:
+        st.close()
+    assert [m.value for m in stored] == [float(i) for i in range(count)]
+    assert [m.item for m in stored] == [f"pdu-a/{i}" for i in range(count)]
+    assert {m.outcome for m in stored} == {"pass"}

@@ -3,13 +3,13 @@
 SQLite by default (``<results_dir>/results.db``, WAL mode), PostgreSQL when
 given a URL. ``record_*`` queue the record and return; a writer thread
 (:mod:`rackval.results.writer`) commits what is queued in one transaction
-within a few milliseconds (group commit). :meth:`ResultsStore.sync` returns
+within ~100 ms (group commit; at once when someone syncs). :meth:`ResultsStore.sync` returns
 when every record queued before it is committed and, on SQLite, flushed to
 the disk (:class:`rackval.results.walsync.WalSync` fsyncs the WAL in groups;
 PostgreSQL flushes each commit itself). The run calls it before it *reports*
 anything (progress, FAIL lines, summary, its end, reports), so a SIGKILL can
 lose only records no one has been shown yet, and a power cut only those of
-the last few milliseconds, none reported (docs/results.md, "What a crash can
+the last ~100 ms, none reported (docs/results.md, "What a crash can
 lose"). Reads through the store see its own queued records (they wait for the
 writer first).
 
@@ -319,22 +319,37 @@ MEASUREMENT_COLUMNS = (
 _COLUMNS = {"tests": TEST_COLUMNS, "measurements": MEASUREMENT_COLUMNS}
 
 
-# bound parameters per statement: SQLite's smallest default limit (999 before 3.32)
-_SQLITE_MAX_VARS = 999
+# rows per INSERT statement on SQLite, at most: enough for a whole batch of a run (records of
+# one write interval) while the statement's text stays a few tens of kilobytes
+_SQLITE_MAX_ROWS = 1000
+
+
+def sqlite_rows_per_statement(driver_connection: Any, columns: int) -> int:
+    """Rows one INSERT can carry on this connection: its bound-parameter limit allows them.
+
+    The limit is the library's own (999 before SQLite 3.32, 32,766 after, or what
+    the build set), read from the connection, not assumed.
+    """
+    limit = driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(_SQLITE_MAX_ROWS, limit // columns))
 
 
 class _Insert:
     """One table's INSERT of queued rows (tuples in ``_COLUMNS`` order), prepared once.
 
     On SQLite, many rows per statement (``INSERT ... VALUES (...), (...), ...``,
-    up to ``_SQLITE_MAX_VARS`` parameters): the driver releases the GIL around
-    every statement it steps, and the writer then waits for the test thread to
-    give it back (up to ``sys.getswitchinterval()``, 5 ms). With ``executemany``
-    that was once per row; now it is once per ~90 rows. Rows get their ids in
-    the order given, as with one INSERT per row.
+    as many as the connection's bound-parameter limit allows, up to
+    ``_SQLITE_MAX_ROWS``): the driver releases the GIL around every statement it
+    prepares and steps, and each time the writer needs it back from the test
+    thread. While it waits, every system call of the test thread (pytest's
+    output capture makes ~18 per test) wakes it for nothing, and the test thread
+    loses the GIL to it now and then (issue #14, benchmarks/README.md). With
+    ``executemany`` that was once per row; with 999 parameters once per ~90 rows;
+    now once per batch and table. Rows get their ids in the order given, as with
+    one INSERT per row.
     """
 
-    def __init__(self, table: Any, dialect: Any) -> None:
+    def __init__(self, table: Any, dialect: Any, driver_connection: Any = None) -> None:
         self.table = table
         self.columns = _COLUMNS[table.name]
         self.raw = dialect.name == "sqlite"  # qmark, positional: straight to the driver
@@ -344,7 +359,7 @@ class _Insert:
             head, _, group = compiled.string.partition(" VALUES ")
             assert group.count("?") == len(self.columns), compiled.string
             self.head, self.group = f"{head} VALUES ", group
-            self.per_statement = max(1, _SQLITE_MAX_VARS // len(self.columns))
+            self.per_statement = sqlite_rows_per_statement(driver_connection, len(self.columns))
             self._sql: dict[int, str] = {}
             # each column's own conversion (DateTime -> text, JSON -> json.dumps...), as Core does it
             procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
@@ -434,7 +449,9 @@ class ResultsStore:
                 for table, many in by_table.items():
                     insert = self._inserts.get(table)
                     if insert is None:
-                        insert = self._inserts[table] = _Insert(table, self.engine.dialect)
+                        insert = self._inserts[table] = _Insert(
+                            table, self.engine.dialect, conn.connection.driver_connection
+                        )
                     insert.run(conn, many)
         except BaseException:
             conn.invalidate()  # not back to the pool: it commits unflushed
@@ -557,7 +574,7 @@ class ResultsStore:
             conn.execute(update(s.runs).where(s.runs.c.run_id == run_id).values(**values))
 
     def record_test(self, run_id: str, test: TestRecord) -> None:
-        """Queue a test's outcome; committed within milliseconds, durable after :meth:`sync`."""
+        """Queue a test's outcome; committed within ~100 ms, durable after :meth:`sync`."""
         self._queue(
             s.tests,
             (
@@ -576,7 +593,7 @@ class ResultsStore:
         )
 
     def record_measurement(self, run_id: str, nodeid: str, m: Measurement) -> None:
-        """Queue a measurement; committed within milliseconds, durable after :meth:`sync`."""
+        """Queue a measurement; committed within ~100 ms, durable after :meth:`sync`."""
         limit = m.limit
         if limit is None:
             spec = None
