@@ -75,6 +75,28 @@ def test_one_session_is_reused(sims):
         drv.close()
 
 
+def test_an_idle_session_wakes_seldom_and_still_closes_at_once(sims):
+    """The transport thread polls its socket every TRANSPORT_POLL_S, not paramiko's 0.1 s.
+
+    Closing does not wait for that poll: the transport is inactive as soon as
+    ``close()`` returns, and a command after it opens a new session.
+    """
+    from drivers import ssh
+
+    drv = _driver(sims, "leaf-1")
+    try:
+        drv.identity()
+        transport = drv._ssh._client.get_transport()
+        assert transport.sock.gettimeout() == ssh.TRANSPORT_POLL_S > 0.1
+        before = sims["leaf-1"].stats()["connections"]
+        drv.close()
+        assert not transport.is_active()
+        assert drv.identity().firmware == "4.30.4M"
+        assert sims["leaf-1"].stats()["connections"] == before + 1
+    finally:
+        drv.close()
+
+
 def test_rejected_command_names_switch_and_command(sims):
     drv = _driver(sims, "leaf-1")
     try:
