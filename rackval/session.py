@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,11 @@ class RackSession:
         self._generation = 0  # bumped by every change: a read ahead started before it is not kept
         self._broken: dict[str, DeviceError] = {}
         self._lock = threading.RLock()
+        self._on_close: list[Callable[[], object]] = []
+
+    def on_close(self, stop: Callable[[], object]) -> None:
+        """Call ``stop`` when the session closes, before the drivers close (newest first)."""
+        self._on_close.append(stop)
 
     @property
     def overlay(self) -> Overlay:
@@ -175,7 +180,14 @@ class RackSession:
     # -- teardown ------------------------------------------------------------
     def close(self) -> list[str]:
         """Close every driver (instruments are left safe); the problems, never raises."""
+        problems = []
+        while self._on_close:
+            stop = self._on_close.pop()
+            try:
+                stop()
+            except Exception as exc:  # the drivers still close
+                problems.append(f"could not stop {getattr(stop, '__qualname__', stop)}: {exc}")
         pool, self._ahead_pool = self._ahead_pool, None
         if pool is not None:  # reads not started are dropped; those under way end by their timeouts
             pool.shutdown(wait=True, cancel_futures=True)
-        return self.devices.close()
+        return problems + self.devices.close()

@@ -247,3 +247,26 @@ def test_no_read_ahead_when_a_destructive_test_is_selected():
         switch,
         pdu,
     ]
+
+
+def test_what_a_session_starts_is_stopped_first_when_it_closes(demo_sim: SimProcess):
+    """``on_close`` stops run newest first, while the drivers still work; a failing stop is reported."""
+    rack = load_rack(DEMO_RACK)
+    switch = next(iter(rack.devices_of("switch")))
+    session = RackSession(rack, demo_sim.overlay)
+    seen: list[str] = []
+
+    def read_counters() -> None:  # a suite's background work, ended before the drivers close
+        seen.append(f"counters {len(session.driver(switch).counters())}")
+
+    def broken_stop() -> None:
+        raise RuntimeError("stuck")
+
+    session.on_close(read_counters)
+    session.on_close(broken_stop)
+    session.on_close(lambda: seen.append("newest"))
+    problems = session.close()
+    assert seen[0] == "newest" and seen[1].startswith("counters ") and seen[1] != "counters 0"
+    assert len(problems) == 1 and "broken_stop" in problems[0] and "stuck" in problems[0]
+    session.close()  # a second close stops nothing again
+    assert len(seen) == 2

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from drivers.errors import DeviceTimeout
 from drivers.switch import ErrorCounters
 from suites.network.conftest import Soak, soak_counters
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def counters(fcs: int) -> list[ErrorCounters]:
@@ -77,3 +83,57 @@ def test_closing_a_soak_never_asked_waits_for_the_reads_under_way():
     soak.close()  # at the end of a session whose port-error tests never ran
     started = {n for n, _ in switches.reads}
     assert started and sorted(switches.ended) == sorted(started)
+
+
+class _Item:
+    """What soak_starts_with_the_rack reads of a collected test: its fixtures, its marks."""
+
+    def __init__(self, *fixtures: str, destructive: bool = False) -> None:
+        self.fixturenames = list(fixtures)
+        self.destructive = destructive
+
+    def get_closest_marker(self, name: str) -> object | None:
+        return object() if name == "destructive" and self.destructive else None
+
+
+def test_the_soak_starts_with_the_rack_unless_a_destructive_test_comes_first():
+    from suites.network.conftest import soak_starts_with_the_rack
+
+    read_only, soaked = _Item("rack"), _Item("rack", "error_soak")
+    switching = _Item("rack", "restore", destructive=True)
+    assert soak_starts_with_the_rack([read_only, read_only, soaked, switching])
+    assert soak_starts_with_the_rack([soaked, switching])
+    assert not soak_starts_with_the_rack([read_only, switching, soaked])
+    assert not soak_starts_with_the_rack([read_only, switching])  # no test needs a soak
+    assert not soak_starts_with_the_rack([])
+
+
+@pytest.mark.parametrize(
+    ("suites", "early"),
+    [
+        (["power", "network"], True),  # read-only power tests first: the soak overlaps them
+        (["sequencing", "network"], False),  # power sequenced first: the soak waits for the suite
+    ],
+)
+def test_a_run_starts_the_soak_with_the_rack_only_when_no_destructive_test_comes_first(
+    tmp_path, suites, early
+):
+    from tests.suite_runner import run_suites
+
+    probe = tmp_path / "probe.json"
+    extra = ["-p", "tests.soak_probe", "--soak-seconds", "0.5"]
+    if early:
+        extra += ["-m", "not destructive"]
+    run = run_suites(
+        tmp_path,
+        ROOT / "fixtures" / "racks" / "demo.yaml",
+        suites=suites,
+        extra=extra,
+        env={"SOAK_PROBE": str(probe)},
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    seen = json.loads(probe.read_text())
+    assert seen["first"].startswith("suites/network/")
+    assert seen["early"] is early
+    soaked = [t for t in run.outcomes if t.startswith("test_port_errors[")]
+    assert soaked and all(run.outcomes[t].outcome == "passed" for t in soaked)

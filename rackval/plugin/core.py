@@ -256,6 +256,9 @@ def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
     state.session = _start_session(state)
     state.session.read_ahead(read_ahead_devices(request.session.items, state.config.rack))
     try:
+        request.config.hook.pytest_rackval_rack_ready(
+            rack=state.session, items=request.session.items, config=request.config
+        )
         yield state.session
     finally:
         state.session.close()

@@ -23,9 +23,10 @@ Reading = dict[str, ErrorCounters] | DeviceError
 class Soak:
     """An error-counter soak under way: its first reading started, the second taken by :meth:`result`.
 
-    Started as soon as the network suite starts (see ``soak_started``), so the
-    first reading and the interval overlap the suite's other tests instead of
-    being waited out by the first ``test_port_errors``. The interval runs from
+    Started with the rack session when no destructive test comes first
+    (``pytest_rackval_rack_ready``), else as soon as the network suite starts
+    (``soak_started``), so the first reading and the interval overlap the other
+    tests instead of being waited out by the first ``test_port_errors``. The interval runs from
     the end of the first reading to the start of the second and is at least
     ``seconds``: longer, when the suite's other tests took longer.
     """
@@ -110,15 +111,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help=f"error-counter soak of the network suite: at least this long, from its first test "
+        help=f"error-counter soak of the network suite: at least this long, from the rack session's "
+        f"start, or from the suite's first test when a destructive test runs before it "
         f"(default {DEFAULT_SOAK_SECONDS:g} s)",
     )
 
 
+def _soak_seconds(config: pytest.Config) -> float:
+    value = config.getoption("--soak-seconds")
+    return DEFAULT_SOAK_SECONDS if value is None else value
+
+
 @pytest.fixture(scope="session")
 def soak_seconds(request: pytest.FixtureRequest) -> float:
-    value = request.config.getoption("--soak-seconds")
-    return DEFAULT_SOAK_SECONDS if value is None else value
+    return _soak_seconds(request.config)
 
 
 def _start_soak(rack: Any, seconds: float) -> Soak:
@@ -126,13 +132,52 @@ def _start_soak(rack: Any, seconds: float) -> Soak:
     return Soak(lambda name: rack.driver(name).counters(), switches, seconds)
 
 
+def _needs_soak(item: pytest.Item) -> bool:
+    return "error_soak" in getattr(item, "fixturenames", ())
+
+
+def soak_starts_with_the_rack(items: list[pytest.Item]) -> bool:
+    """Whether the soak may start with the rack session, before the network suite's first test.
+
+    Only when a selected test needs it and no destructive test runs before the
+    first one that does: switching outlets or sequencing power makes links go
+    down and up, and a soak over that would blame the cabling for their errors.
+    """
+    for item in items:
+        if _needs_soak(item):
+            return True
+        if item.get_closest_marker("destructive") is not None:
+            return False
+    return False
+
+
+_EARLY_SOAK = pytest.StashKey[Soak]()
+
+
+def pytest_rackval_rack_ready(rack: Any, items: list[pytest.Item], config: pytest.Config) -> None:
+    """Start the soak with the rack session when it may: it then overlaps the suites before this one.
+
+    (The demo run's network suite used to wait out most of its 2 s soak.) The
+    session stops it before its drivers close.
+    """
+    if soak_starts_with_the_rack(items):
+        soak = _start_soak(rack, _soak_seconds(config))
+        config.stash[_EARLY_SOAK] = soak
+        rack.on_close(soak.close)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def soak_started(request: pytest.FixtureRequest) -> Iterator[Soak | None]:
-    """The soak, started when the suite's first test starts if a selected test needs it; else None."""
-    if not any("error_soak" in getattr(item, "fixturenames", ()) for item in request.session.items):
+    """The soak, if a selected test needs it (else None): started with the rack session, or now."""
+    if not any(_needs_soak(item) for item in request.session.items):
         yield None
         return
-    soak = _start_soak(request.getfixturevalue("rack"), request.getfixturevalue("soak_seconds"))
+    rack = request.getfixturevalue("rack")  # starts the rack session, and the soak with it if it may
+    early = request.config.stash.get(_EARLY_SOAK, None)
+    if early is not None:
+        yield early  # the rack session stops it
+        return
+    soak = _start_soak(rack, _soak_seconds(request.config))
     try:
         yield soak
     finally:
