@@ -349,7 +349,8 @@ class _Insert:
     one INSERT per row.
     """
 
-    def __init__(self, table: Any, dialect: Any, driver_connection: Any = None) -> None:
+    def __init__(self, table: Any, dialect: Any, driver_connection: Any) -> None:
+        """``driver_connection``: the DBAPI connection the batches go through (its limits size them)."""
         self.table = table
         self.columns = _COLUMNS[table.name]
         self.raw = dialect.name == "sqlite"  # qmark, positional: straight to the driver

@@ -25,7 +25,7 @@ from pathlib import Path
 
 # how long an unflushed commit may wait for the background fsync (a power cut can
 # lose at most the commits of this window plus one fsync; the run reports none of them).
-# None: the writer already gathers a batch's records for WRITE_INTERVAL_S before it
+# Zero: the writer already gathers a batch's records for WRITE_INTERVAL_S before it
 # commits, so commits come at most that often (or when someone syncs, and then the
 # flush is wanted at once); one more wait here would only delay each flush and wake
 # this thread once more per commit.

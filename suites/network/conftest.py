@@ -26,9 +26,9 @@ class Soak:
     Started with the rack session when no destructive test comes first
     (``pytest_rackval_rack_ready``), else as soon as the network suite starts
     (``soak_started``), so the first reading and the interval overlap the other
-    tests instead of being waited out by the first ``test_port_errors``. The interval runs from
-    the end of the first reading to the start of the second and is at least
-    ``seconds``: longer, when the suite's other tests took longer.
+    tests instead of being waited out by the first ``test_port_errors``. The
+    interval runs from the end of the first reading to the start of the second
+    and is at least ``seconds``: longer, when the tests before took longer.
     """
 
     def __init__(
