@@ -5,8 +5,10 @@ here, 2,516 items x ~4.7 records on the hall rack). The store now commits each
 record with ``synchronous=NORMAL``: the commit has been *written* to the WAL
 file when it returns (the kernel holds it; killing the run, even with SIGKILL,
 loses nothing), but not yet *flushed* to the disk (a power cut could lose it).
-This syncer flushes the WAL on its own thread, at most every ``interval_s``
-while there are unflushed commits, and :meth:`WalSync.sync` waits until every
+This syncer flushes the WAL on its own thread after the commits it is told of
+(:meth:`written`), having waited up to ``interval_s`` for more of them (by
+default not at all: the results writer already gathers each batch for its own
+interval, so its commits come apart), and :meth:`WalSync.sync` waits until every
 commit made before the call is flushed. One fsync covers all commits queued
 behind it: that is the group commit.
 
