@@ -1,7 +1,8 @@
-"""A rack run freezes what it still holds once its tests are done, and hands it back at the end.
+"""A rack run freezes what collection built and what it still holds once its tests are done.
 
-The child pytest runs the demo rack's data only (no devices). A small plugin
-records ``gc.get_freeze_count()`` when the terminal summary starts; the child's
+It hands both back at the end. The child pytest runs the demo rack's data only
+(no devices). A small plugin records ``gc.get_freeze_count()`` when the first
+test is set up and when the terminal summary starts; the child's
 own script records it again after ``pytest.main`` returns. A test leaves a
 reference cycle whose finalizer raises: pytest must still report that error.
 """
@@ -44,6 +45,11 @@ WATCH = textwrap.dedent(
 
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup():
+        seen.setdefault("at_first_test", gc.get_freeze_count())
+
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_terminal_summary():
         seen["at_summary"] = gc.get_freeze_count()
     """
@@ -76,9 +82,11 @@ def run_child(tmp_path: Path, *args: str) -> tuple[dict[str, int], str]:
     return json.loads(out.read_text()), proc.stdout + proc.stderr
 
 
-def test_rack_run_freezes_after_its_tests_and_unfreezes_at_the_end(tmp_path):
+def test_rack_run_freezes_after_collection_and_its_tests_and_unfreezes_at_the_end(tmp_path):
     seen, output = run_child(tmp_path, "--rack", str(DEMO_RACK), "--results-dir", str(tmp_path / "results"))
     assert seen["exit"] == 0, output
+    assert seen["at_first_test"] > 10_000, "what collection built should be frozen before the tests"
+    assert seen["at_summary"] > seen["at_first_test"], "what the tests made should be frozen after them"
     assert seen["at_summary"] > 10_000, "the run's survivors should be frozen before the terminal summary"
     assert seen["after_main"] == 0, "pytest.main should hand every frozen object back"
     # the cycle was collected by rackval's collection, and pytest still reported its finalizer's error
@@ -89,5 +97,6 @@ def test_rack_run_freezes_after_its_tests_and_unfreezes_at_the_end(tmp_path):
 def test_a_run_without_a_rack_leaves_the_collector_alone(tmp_path):
     seen, output = run_child(tmp_path)
     assert seen["exit"] == 5, output  # the only test needs a rack: deselected by -k, nothing ran
+    assert "at_first_test" not in seen
     assert seen["at_summary"] == 0
     assert seen["after_main"] == 0

@@ -193,6 +193,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(state.config.test_timeout_s, method="signal"))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep what collection built (items, rack model, modules) out of the tests' garbage collections."""
+    if rack_run(session.config) is not None:
+        heap.keep()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = rack_run(session.config)
     if state is not None:
