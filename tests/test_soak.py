@@ -85,6 +85,40 @@ def test_closing_a_soak_never_asked_waits_for_the_reads_under_way():
     assert started and sorted(switches.ended) == sorted(started)
 
 
+def test_the_second_reading_is_taken_in_the_background_once_asked_and_the_interval_passed():
+    switches = Switches()
+    soak = Soak(switches.read, ["leaf-1", "leaf-2"], 0.2)
+    try:
+        soak.finish_soon()  # the network suite starts
+        soak.finish_soon()  # again, at its next test: still one second reading
+        deadline = time.monotonic() + 5
+        while len(switches.ended) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(switches.ended) == 4, "the second reading should not wait for result()"
+        asked = time.monotonic()
+        readings = soak.result()
+    finally:
+        soak.close()
+    assert len(switches.reads) == 4
+    assert all(t < asked for _, t in switches.reads)
+    firsts = max(t for _, t in switches.reads[:2])
+    assert min(t for _, t in switches.reads[2:]) - firsts >= 0.2
+    assert readings["leaf-1"]["Ethernet1"].fcs_errors == 5
+    assert readings["leaf-2"]["Ethernet1"].fcs_errors == 5
+    assert 0.2 <= soak.interval_s < 5
+
+
+def test_closing_a_soak_during_its_interval_stops_it_without_a_second_reading():
+    switches = Switches()
+    soak = Soak(switches.read, ["leaf-1"], 30.0)
+    soak.finish_soon()
+    assert switches.first_read.wait(5)
+    started = time.monotonic()
+    soak.close()  # the session ends (a stop, an error) before the interval is over
+    assert time.monotonic() - started < 10, "close() should not wait out the soak's interval"
+    assert [n for n, _ in switches.reads] == ["leaf-1"]
+
+
 class _Item:
     """What soak_starts_with_the_rack reads of a collected test: its fixtures, its marks."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +21,17 @@ Reading = dict[str, ErrorCounters] | DeviceError
 
 
 class Soak:
-    """An error-counter soak under way: its first reading started, the second taken by :meth:`result`.
+    """An error-counter soak under way: its first reading started, its second taken in the background.
 
     Started with the rack session when no destructive test comes first
     (``pytest_rackval_rack_ready``), else as soon as the network suite starts
     (``soak_started``), so the first reading and the interval overlap the other
     tests instead of being waited out by the first ``test_port_errors``. The
-    interval runs from the end of the first reading to the start of the second
-    and is at least ``seconds``: longer, when the tests before took longer.
+    second reading starts when the network suite does (:meth:`finish_soon`), or
+    when the interval has passed if that is later; the suite's tests before
+    ``test_port_errors`` overlap it. The interval runs from the end of the
+    first reading to the start of the second: at least ``seconds``, longer when
+    the tests before the network suite took longer.
     """
 
     def __init__(
@@ -40,9 +43,11 @@ class Soak:
         self._read = read
         self._first_done = time.monotonic()  # when the last first reading ended (no switch: now)
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=min(32, max(1, len(switches))), thread_name_prefix="soak")
+        self._closing = threading.Event()
+        # one worker per switch, and one for the second reading's wait
+        self._pool = ThreadPoolExecutor(max_workers=min(33, len(switches) + 1), thread_name_prefix="soak")
         self._first = {name: self._pool.submit(self._first_reading, name) for name in self.switches}
-        self._result: dict[str, Reading] | None = None
+        self._second: Future[tuple[dict[str, Reading], float]] | None = None
 
     def _safe(self, name: str) -> list[ErrorCounters] | DeviceError:
         try:
@@ -56,20 +61,33 @@ class Soak:
             self._first_done = max(self._first_done, time.monotonic())
         return reading
 
+    def finish_soon(self) -> None:
+        """Take the second reading in the background, once the interval has passed (once)."""
+        if self._second is not None:
+            return
+        with self._lock:
+            if self._second is None:
+                self._second = self._pool.submit(self._second_reading)
+
+    def _second_reading(self) -> tuple[dict[str, Reading], float]:
+        before = {name: future.result() for name, future in self._first.items()}
+        if self._closing.wait(max(0.0, self.seconds - (time.monotonic() - self._first_done))):
+            raise RuntimeError("the soak was stopped before its interval ended")
+        started = time.monotonic()
+        ready = [n for n in self.switches if not isinstance(before[n], DeviceError)]
+        after = dict(zip(ready, self._pool.map(self._safe, ready), strict=True))
+        return _deltas(self.switches, before, after), started - self._first_done
+
     def result(self) -> dict[str, Reading]:
         """Counter deltas per switch and port; a switch that cannot be read maps to its error."""
-        if self._result is None:
-            before = {name: future.result() for name, future in self._first.items()}
-            time.sleep(max(0.0, self.seconds - (time.monotonic() - self._first_done)))
-            started = time.monotonic()
-            ready = [n for n in self.switches if not isinstance(before[n], DeviceError)]
-            after = dict(zip(ready, self._pool.map(self._safe, ready), strict=True))
-            self._result = _deltas(self.switches, before, after)
-            self.interval_s = started - self._first_done
-        return self._result
+        self.finish_soon()
+        assert self._second is not None
+        readings, self.interval_s = self._second.result()
+        return readings
 
     def close(self) -> None:
         """Wait for reads under way (each bounded by its device's timeout); start no more."""
+        self._closing.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -166,6 +184,17 @@ def pytest_rackval_rack_ready(rack: Any, items: list[pytest.Item], config: pytes
         rack.on_close(soak.close)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The network suite starts: the soak started with the rack takes its second reading now.
+
+    (Or when its interval has passed, if later.) The suite's own tests before
+    ``test_port_errors`` overlap that reading instead of waiting for it.
+    """
+    soak = item.config.stash.get(_EARLY_SOAK, None)
+    if soak is not None:
+        soak.finish_soon()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def soak_started(request: pytest.FixtureRequest) -> Iterator[Soak | None]:
     """The soak, if a selected test needs it (else None): started with the rack session, or now."""
@@ -178,6 +207,7 @@ def soak_started(request: pytest.FixtureRequest) -> Iterator[Soak | None]:
         yield early  # the rack session stops it
         return
     soak = _start_soak(rack, _soak_seconds(request.config))
+    soak.finish_soon()  # the network suite starts now: the second reading follows the interval
     try:
         yield soak
     finally:
