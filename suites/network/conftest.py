@@ -184,30 +184,25 @@ def pytest_rackval_rack_ready(rack: Any, items: list[pytest.Item], config: pytes
         rack.on_close(soak.close)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """The network suite starts: the soak started with the rack takes its second reading now.
-
-    (Or when its interval has passed, if later.) The suite's own tests before
-    ``test_port_errors`` overlap that reading instead of waiting for it.
-    """
-    soak = item.config.stash.get(_EARLY_SOAK, None)
-    if soak is not None:
-        soak.finish_soon()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def soak_started(request: pytest.FixtureRequest) -> Iterator[Soak | None]:
-    """The soak, if a selected test needs it (else None): started with the rack session, or now."""
+    """The soak, if a selected test needs it (else None): started with the rack session, or now.
+
+    Set up when the network suite starts (it is the suite's autouse fixture):
+    the soak takes its second reading from then on (:meth:`Soak.finish_soon`),
+    once its interval has passed, while the suite's other tests run.
+    """
     if not any(_needs_soak(item) for item in request.session.items):
         yield None
         return
     rack = request.getfixturevalue("rack")  # starts the rack session, and the soak with it if it may
     early = request.config.stash.get(_EARLY_SOAK, None)
     if early is not None:
+        early.finish_soon()
         yield early  # the rack session stops it
         return
     soak = _start_soak(rack, _soak_seconds(request.config))
-    soak.finish_soon()  # the network suite starts now: the second reading follows the interval
+    soak.finish_soon()
     try:
         yield soak
     finally:
