@@ -103,6 +103,27 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0, every: 
         time.sleep(every)
 
 
+def writer_processes(marker: str) -> list[int]:
+    """Pids of the rackval.results.writer_process processes with ``marker`` in their environment.
+
+    A run's writer process outlives a SIGKILL of the run by as long as it takes
+    to commit what the run had sent it; a station's run has its run id in its
+    environment (RACKVAL_EVENTS).
+    """
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"rackval.results.writer_process" not in (proc / "cmdline").read_bytes():
+                continue
+            if marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
 def central_run(central_url: str, run_id: str) -> Any:
     """The central runs row of ``run_id`` with its synced flag, or None."""
     from rackval.factory.tables import sync_marks

@@ -28,7 +28,8 @@ def test_a_broker_restart_mid_run_loses_nothing_and_runs_nothing_twice(tmp_path,
     try:
         node.start()
         slow = tmp_path / "slow.yaml"
-        slow.write_text("name: slow\nfaults: []\nlatency_ms: {snmp: 250}\n")
+        # slow enough that the run is still going once the whole server has stopped, on a loaded machine
+        slow.write_text("name: slow\nfaults: []\nlatency_ms: {snmp: 400}\n")
         st = group.add(scenarios=[slow], broker=node.url)
         parked = group.add(start=False)  # its worker is stopped: its run waits in its queue
         queued = send(

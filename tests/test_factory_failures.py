@@ -15,6 +15,7 @@ from tests.factory_helpers import (
     central_run,
     counts,
     wait_for,
+    writer_processes,
 )
 
 
@@ -53,8 +54,11 @@ def test_a_worker_killed_mid_run_aborts_the_run_keeps_its_records_restores_the_r
     change = wait_for(
         "an outlet switched by the run", lambda: pending_changes(journal), timeout=90, every=0.02
     )[0]
+    assert writer_processes(run_id), "the run commits its records in a writer process"
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
+    # the run dies with its worker; its writer process commits what it had been sent, then exits
+    wait_for("the run's writer process to exit", lambda: not writer_processes(run_id), timeout=30)
     local = f"sqlite:///{st.results_dir / 'results.db'}"
     committed = counts(local, run_id)
     assert pending_changes(journal), "the kill landed after the run restored the outlet itself"

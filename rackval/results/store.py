@@ -23,9 +23,7 @@ import json
 import math
 import os
 import socket
-import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,16 +31,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from rackval import kinds
 from rackval.measurement import Measurement
 from rackval.model import Rack
 from rackval.results import schema as s
+from rackval.results.database import (  # noqa: F401 (re-exported: the store's own database layer)
+    _SQLITE_MAX_ROWS,
+    BatchCommitter,
+    Row,
+    make_engine,
+    redact,
+    sqlite_rows_per_statement,
+)
 from rackval.results.walsync import WalSync
-from rackval.results.writer import Row, StoreError, Writer
+from rackval.results.writer import StoreError, Writer
+from rackval.results.writer_process import WriterProcess
 from rackval.run import RunInfo
 
 RUN_OUTCOMES = ("pass", "fail", "error", "aborted")
@@ -231,234 +237,56 @@ def default_url(results_dir: str | Path) -> str:
     return f"sqlite:///{path}"
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
-# how long a SQLite writer waits for another one (sqlite3's busy timeout)
-SQLITE_BUSY_TIMEOUT_S = 10.0
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    _switch_to_wal(cur)
-    # FULL: a commit is on disk when it returns, even through a power cut
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
-def _switch_to_wal(cur: Any, deadline_s: float = SQLITE_BUSY_TIMEOUT_S) -> None:
-    """Put the database in WAL mode, waiting out another connection doing the same.
-
-    SQLite does not call its busy handler while a new database is being switched
-    to WAL: two processes opening a fresh store at once (a run and a
-    ``rackval results list``) get "database is locked" at once. Retried here
-    for as long as the busy timeout would have waited.
-    """
-    give_up = time.monotonic() + deadline_s
-    pause = 0.005
-    while True:
-        try:
-            cur.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > give_up:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-
-
-def make_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"--results-db: not a database URL ({exc})") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    try:
-        return create_engine(parsed, pool_pre_ping=True)
-    except Exception as exc:  # unknown dialect, missing driver
-        raise StoreError(f"results store {redact(url)}: {exc}") from None
-
-
-# the order of a queued row's values (record_test / record_measurement)
-TEST_COLUMNS = (
-    "run_id",
-    "nodeid",
-    "suite",
-    "item_kind",
-    "item_id",
-    "device",
-    "outcome",
-    "duration_s",
-    "message",
-    "started_at",
-    "finished_at",
-)
-MEASUREMENT_COLUMNS = (
-    "run_id",
-    "nodeid",
-    "name",
-    "value",
-    "units",
-    "limit_spec",
-    "outcome",
-    "device",
-    "item",
-    "timestamp",
-)
-_COLUMNS = {"tests": TEST_COLUMNS, "measurements": MEASUREMENT_COLUMNS}
-
-
-# rows per INSERT statement on SQLite, at most: enough for a whole batch of a run (records of
-# one write interval) while the statement's text stays a few tens of kilobytes
-_SQLITE_MAX_ROWS = 1000
-
-
-def sqlite_rows_per_statement(driver_connection: Any, columns: int) -> int:
-    """Rows one INSERT can carry on this connection: its bound-parameter limit allows them.
-
-    The limit is the library's own (999 before SQLite 3.32, 32,766 after, or what
-    the build set), read from the connection, not assumed.
-    """
-    limit = driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return max(1, min(_SQLITE_MAX_ROWS, limit // columns))
-
-
-class _Insert:
-    """One table's INSERT of queued rows (tuples in ``_COLUMNS`` order), prepared once.
-
-    On SQLite, many rows per statement (``INSERT ... VALUES (...), (...), ...``,
-    as many as the connection's bound-parameter limit allows, up to
-    ``_SQLITE_MAX_ROWS``): the driver releases the GIL around every statement it
-    prepares and steps, and each time the writer needs it back from the test
-    thread. While it waits, every system call of the test thread (pytest's
-    output capture makes ~18 per test) wakes it for nothing, and the test thread
-    loses the GIL to it now and then (issue #14, benchmarks/README.md). With
-    ``executemany`` that was once per row; with 999 parameters once per ~90 rows;
-    now once per batch and table. Rows get their ids in the order given, as with
-    one INSERT per row.
-    """
-
-    def __init__(self, table: Any, dialect: Any, driver_connection: Any) -> None:
-        """``driver_connection``: the DBAPI connection the batches go through (its limits size them)."""
-        self.table = table
-        self.columns = _COLUMNS[table.name]
-        self.raw = dialect.name == "sqlite"  # qmark, positional: straight to the driver
-        if self.raw:
-            compiled = table.insert().compile(dialect=dialect, column_keys=list(self.columns))
-            assert compiled.positional and tuple(compiled.positiontup) == self.columns
-            head, _, group = compiled.string.partition(" VALUES ")
-            assert group.count("?") == len(self.columns), compiled.string
-            self.head, self.group = f"{head} VALUES ", group
-            self.per_statement = sqlite_rows_per_statement(driver_connection, len(self.columns))
-            self._sql: dict[int, str] = {}
-            # each column's own conversion (DateTime -> text, JSON -> json.dumps...), as Core does it
-            procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
-            self.procs = [(i, p) for i, p in enumerate(procs) if p is not None]
-
-    def sql(self, rows: int) -> str:
-        text = self._sql.get(rows)
-        if text is None:
-            text = self._sql[rows] = self.head + ", ".join([self.group] * rows)
-        return text
-
-    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if not self.raw:
-            conn.execute(self.table.insert(), [dict(zip(self.columns, r, strict=True)) for r in rows])
-            return
-        procs = self.procs
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            step = self.per_statement
-            for start in range(0, len(rows), step):
-                chunk = rows[start : start + step]
-                params: list[Any] = []
-                for row in chunk:
-                    values = list(row)
-                    for i, proc in procs:
-                        values[i] = proc(values[i])
-                    params.extend(values)
-                cursor.execute(self.sql(len(chunk)), params)
-        finally:
-            cursor.close()
-
-
 # -- the store -----------------------------------------------------------------
 
 
 class ResultsStore:
-    """Read and write runs. Records are committed in groups by a writer thread; :meth:`sync` waits."""
+    """Read and write runs. Records are committed in groups by a writer; :meth:`sync` waits."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._conn: Connection | None = None  # the writer thread's connection
         self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
         self._walsync: WalSync | None = None
-        self._inserts: dict[Any, _Insert] = {}  # the writer thread's prepared statements
+        self._sink: WriterProcess | BatchCommitter | None = None  # what commits the writer's batches
         self._limit_specs: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(limit) -> (limit, its dump)
         database = engine.url.database
-        on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+        self._in_memory = database in (None, "", ":memory:")
+        on_file = engine.url.get_backend_name() == "sqlite" and not self._in_memory
         self._sqlite_file = Path(database) if on_file else None
 
-    def _queue(self, table: Any, params: dict[str, Any]) -> None:
-        """Hand a row to the writer (started on the first record: readers never need it)."""
+    def _start_writer(self) -> Writer:
+        """The writer, started if it is not yet (by the first record or the run's start)."""
         writer = self._writer
         if writer is None:
             with self._writer_lock:
                 if self._writer is None:
                     if self._sqlite_file is not None:
                         self._walsync = WalSync(self._sqlite_file)
+                    wal_flushed = self._walsync is not None
+                    if self._in_memory:  # an in-memory database is this process's own
+                        self._sink = BatchCommitter(self.engine, wal_flushed_elsewhere=wal_flushed)
+                    else:
+                        sink = WriterProcess(self.url, redact(self.url), wal_flushed_elsewhere=wal_flushed)
+                        sink.start()
+                        self._sink = sink
                     self._writer = Writer(self._commit_rows, redact(self.url))
                 writer = self._writer
-        writer.put(table, params)
+        return writer
+
+    def _queue(self, table: str, values: tuple[Any, ...]) -> None:
+        """Hand a row to the writer (started on the first record: readers never need it)."""
+        (self._writer or self._start_writer()).put(table, values)
 
     def _commit_rows(self, rows: list[Row]) -> None:
-        """On the writer thread: insert a batch in one transaction, one executemany per table.
+        """On the writer thread: have a batch committed (in the writer process), then flushed.
 
-        The connection is kept open (a pool checkout per batch costs more than
-        the insert). On SQLite it commits with ``synchronous=NORMAL`` (written,
-        not yet flushed) and tells the group syncer. Rows are tuples in the
-        order of :data:`TEST_COLUMNS` / :data:`MEASUREMENT_COLUMNS`. On SQLite
-        they go to the driver's ``executemany`` with a statement compiled once
-        and each value converted by the column type's own SQLAlchemy bind
-        processor (the stored text is the same as through Core, without Core's
-        per-row parameter handling); other databases go through Core.
+        On SQLite the batch is committed with ``synchronous=NORMAL`` and the
+        group syncer is told, so one fsync covers every commit before it.
         """
-        if self._conn is None or self._conn.closed:
-            self._conn = self.engine.connect()
-            if self._sqlite_file is not None:
-                self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-                self._conn.commit()
-        by_table: dict[Any, list[tuple[Any, ...]]] = {}
-        for table, params in rows:
-            by_table.setdefault(table, []).append(params)
-        conn = self._conn
-        try:
-            with conn.begin():
-                for table, many in by_table.items():
-                    insert = self._inserts.get(table)
-                    if insert is None:
-                        insert = self._inserts[table] = _Insert(
-                            table, self.engine.dialect, conn.connection.driver_connection
-                        )
-                    insert.run(conn, many)
-        except BaseException:
-            conn.invalidate()  # not back to the pool: it commits unflushed
-            conn.close()
-            self._conn = None
-            raise
+        assert self._sink is not None
+        self._sink.commit(rows)
         if self._walsync is not None:
             self._walsync.written()
 
@@ -517,14 +345,16 @@ class ResultsStore:
                 writer.close()
         finally:
             try:
-                if self._walsync is not None:
-                    self._walsync.close()
-                    self._walsync = None
+                if self._sink is not None:
+                    self._sink.close()
+                    self._sink = None
             finally:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-                self.engine.dispose()
+                try:
+                    if self._walsync is not None:
+                        self._walsync.close()
+                        self._walsync = None
+                finally:
+                    self.engine.dispose()
 
     def __repr__(self) -> str:
         return f"ResultsStore({redact(self.url)})"
@@ -564,6 +394,7 @@ class ResultsStore:
         }
         with self.engine.begin() as conn:
             conn.execute(s.runs.insert().values(**values))
+        self._start_writer()  # its process opens the store while the run gets going
 
     def update_run(self, run_id: str, **values: Any) -> None:
         """Fill in what became known after the start (suites, scenario)."""
@@ -577,7 +408,7 @@ class ResultsStore:
     def record_test(self, run_id: str, test: TestRecord) -> None:
         """Queue a test's outcome; committed within ~100 ms, durable after :meth:`sync`."""
         self._queue(
-            s.tests,
+            "tests",
             (
                 run_id,
                 test.nodeid,
@@ -607,7 +438,7 @@ class ResultsStore:
         if not (value.__class__ is float and math.isfinite(value)):
             value = json_value(value)
         self._queue(
-            s.measurements,
+            "measurements",
             (
                 run_id,
                 nodeid,

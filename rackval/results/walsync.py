@@ -34,6 +34,18 @@ from pathlib import Path
 SYNC_INTERVAL_S = 0.0
 
 
+def flush_wal(wal: Path) -> None:
+    """fsync the WAL file ``wal``, if it is there (if not, SQLite checkpointed and synced it)."""
+    try:
+        fd = os.open(wal, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class WalSync:
     """Flush ``<database>-wal`` for the commits :meth:`written` announces."""
 
@@ -114,14 +126,7 @@ class WalSync:
                 self._cond.notify_all()
 
     def _flush(self) -> None:
-        try:
-            fd = os.open(self.wal, os.O_RDONLY)
-        except FileNotFoundError:
-            return  # checkpointed into the database file and synced there
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        flush_wal(self.wal)
         if not self._dir_synced:  # the WAL file's own directory entry, once
             dfd = os.open(self.wal.parent, os.O_RDONLY)
             try:

@@ -58,6 +58,14 @@ class WriterError(StoreError):
     """The writer could not store records; the message names the store and how many."""
 
 
+class RemoteError(Exception):
+    """A batch failed where it was committed, in another process: that error's type name and first line."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
 class _Mark:
     """Put in the queue by :meth:`Writer.sync`: done once every row before it is committed."""
 
@@ -200,7 +208,7 @@ class Writer:
                     self._busy = False
                     self._error = WriterError(
                         f"results store {self.name}: could not store {lost} record(s) "
-                        f"({type(exc).__name__}: {_first_line(exc)}); the run's results are incomplete"
+                        f"({describe(exc)}); the run's results are incomplete"
                     )
                     self._error.__cause__ = exc
                     self._cond.notify_all()
@@ -215,7 +223,13 @@ class Writer:
                 self._cond.notify_all()
 
 
-def _first_line(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """``type: first line`` of an error, the type being the remote one for a :class:`RemoteError`."""
+    kind = exc.kind if isinstance(exc, RemoteError) else type(exc).__name__
+    return f"{kind}: {first_line(exc)}"
+
+
+def first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's exception
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else "no message"
