@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 
 from tests.conftest import DEMO_LIMITS_VERSION, DEMO_RACK, ROOT
 from tests.suite_runner import read_junit
@@ -97,6 +98,58 @@ def test_measure_takes_limits_from_the_limits_file(tmp_path):
     message = outcomes["test_unknown_limit[pdu-a]"].message
     assert "no limit named 'no_such_limit'" in message and DEMO_LIMITS_VERSION in message
     assert "Traceback" not in message
+
+
+def test_measure_records_to_the_test_taking_it_in_fixtures_and_teardown_too(tmp_path):
+    """``measure`` has no ``request`` of its own: it records to the test being run, in each phase."""
+    proc, _ = run_pytest(
+        tmp_path,
+        """
+        import pytest
+        from rackval.limits import Limit
+
+        ANY = Limit(low=0, high=10)
+
+        @pytest.fixture
+        def warmed(pdu, measure):
+            measure("setup_metric", 1.0, item=pdu, limit=ANY)
+            yield
+            measure("teardown_metric", 2.0, item=pdu, limit=ANY)
+
+        def test_first(pdu, warmed, measure):
+            measure("call_metric", 3.0, item=pdu, limit=ANY)
+
+        def test_second(pdu, measure):
+            measure("second_metric", 4.0, item=pdu, limit=ANY)
+        """,
+        "--rack",
+        str(DEMO_RACK),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    names = {
+        case.get("name"): [p.get("name") for p in case.iter("property")] for case in root.iter("testcase")
+    }
+    first = ["measurement:setup_metric", "measurement:call_metric", "measurement:teardown_metric"]
+    assert names["test_first[pdu-a]"] == first and names["test_first[pdu-b]"] == first
+    assert names["test_second[pdu-b]"] == ["measurement:second_metric"]
+
+
+def test_the_rack_fixtures_take_no_request(tmp_path):
+    """pytest builds a new ``request`` definition whenever an item uses a fixture taking it (issue #14)."""
+    proc, _ = run_pytest(
+        tmp_path,
+        """
+        def test_argnames(request):
+            manager = request.session._fixturemanager
+            for name in ("rack", "limits", "measure"):
+                (definition,) = manager.getfixturedefs(name, request.node)
+                assert definition.argnames == (), (name, definition.argnames)
+        """,
+        "--rack",
+        str(DEMO_RACK),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_each_rack_test_has_an_overall_timeout(tmp_path):

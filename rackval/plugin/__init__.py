@@ -13,7 +13,7 @@ The session's state is one :class:`RunState` in ``config.stash``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -32,6 +32,8 @@ class RunState:
     session: RackSession | None = None  # the rack under test, once the ``rack`` fixture started
     sim: Any = None  # rackval.simprocess.SimProcess when simulating
     sim_launch: Any = None  # rackval.simprocess.SimLaunch: the simulated rack, launched as pytest starts
+    items: list[pytest.Item] = field(default_factory=list)  # the tests collected (selected) to run
+    item: pytest.Item | None = None  # the test now running
 
 
 RUN_STATE = pytest.StashKey[RunState]()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     run = run_config.run_info() if run_config.rack is not None else None
     state = config.stash[RUN_STATE] = RunState(run_config, run)
+    config.pluginmanager.register(rack_fixtures(config), "rackval-fixtures")
     if run is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     if run is not None:
@@ -196,7 +198,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Keep what collection built (items, rack model, modules) out of the tests' garbage collections."""
-    if rack_run(session.config) is not None:
+    state = rack_run(session.config)
+    if state is not None:
+        state.items = session.items
         heap.keep()
 
 
@@ -237,8 +241,8 @@ def _start_session(state: RunState) -> RackSession:
     return RackSession(config.rack, overlay, journal_path=journal, station=config.station)
 
 
-def _needs_rack(request: pytest.FixtureRequest) -> RunState:
-    state = rack_run(request.config)
+def _needs_rack(config: pytest.Config) -> RunState:
+    state = rack_run(config)
     if state is None:
         raise pytest.UsageError("this test needs a rack: pass --rack FILE (and --sim to simulate it)")
     return state
@@ -256,28 +260,6 @@ def read_ahead_devices(items: list[pytest.Item], rack: Any) -> list[str]:
     return [d for d in devices_used(items) if d in rack.devices]
 
 
-@pytest.fixture(scope="session")
-def rack(request: pytest.FixtureRequest) -> Iterator[RackSession]:
-    """The rack under test: drivers per device (lazily connected) and snapshots."""
-    state = _needs_rack(request)
-    state.session = _start_session(state)
-    state.session.read_ahead(read_ahead_devices(request.session.items, state.config.rack))
-    try:
-        request.config.hook.pytest_rackval_rack_ready(
-            rack=state.session, items=request.session.items, config=request.config
-        )
-        yield state.session
-    finally:
-        state.session.close()
-        if state.sim is not None:
-            state.sim.begin_stop()  # pytest_unconfigure waits for it
-
-
-@pytest.fixture(scope="session")
-def limits(request: pytest.FixtureRequest) -> LimitsFile:
-    return _needs_rack(request).config.limits
-
-
 class Measure:
     """Record a measurement and fail the test when it is out of limits.
 
@@ -285,8 +267,8 @@ class Measure:
     without ``limit`` the limit named like the measurement is taken from the limits file.
     """
 
-    def __init__(self, request: pytest.FixtureRequest, limits: LimitsFile) -> None:
-        self._request = request
+    def __init__(self, node: pytest.Item, limits: LimitsFile) -> None:
+        self._node = node
         self._limits = limits
         self.taken: list[Measurement] = []
         self._labels: dict[int, str] = {}
@@ -308,9 +290,9 @@ class Measure:
         limit = limit if limit is not None else self._limits.get(name)
         m = judge(name, value, limit=limit, device=device, item=item_id, units=units)
         self.taken.append(m)
-        node = self._request.node
+        node = self._node
         node.user_properties.append((f"measurement:{name}", f"{m.value} {m.units}".strip()))
-        self._request.config.hook.pytest_rackval_measurement(measurement=m, nodeid=node.nodeid)
+        node.config.hook.pytest_rackval_measurement(measurement=m, nodeid=node.nodeid)
         self._labels[id(m)] = label
         if fail and m.outcome == "fail":
             pytest.fail(self._failure_text(m), pytrace=False)
@@ -329,9 +311,47 @@ class Measure:
             pytest.fail("; ".join(failed), pytrace=False)
 
 
-@pytest.fixture
-def measure(request: pytest.FixtureRequest) -> Measure:
-    return Measure(request, _needs_rack(request).config.limits)
+def rack_fixtures(config: pytest.Config) -> types.ModuleType:
+    """The ``rack``, ``limits`` and ``measure`` fixtures of this session, bound to its config.
+
+    ``pytest_configure`` registers the module returned as a plugin. Why closures
+    and not module-level fixtures taking ``request``: pytest builds a new
+    definition of the ``request`` fixture (an ``inspect.signature`` call) each
+    time an item uses a fixture that takes it, even a cached session fixture.
+    The hall rack's items used ~7 each, ~0.1 ms per item (issue #14,
+    benchmarks/README.md, eighth round). ``measure`` records to the test now
+    running (:func:`pytest_runtest_protocol` notes it).
+    """
+
+    @pytest.fixture(scope="session")
+    def rack() -> Iterator[RackSession]:
+        """The rack under test: drivers per device (lazily connected) and snapshots."""
+        state = _needs_rack(config)
+        state.session = _start_session(state)
+        state.session.read_ahead(read_ahead_devices(state.items, state.config.rack))
+        try:
+            config.hook.pytest_rackval_rack_ready(rack=state.session, items=state.items, config=config)
+            yield state.session
+        finally:
+            state.session.close()
+            if state.sim is not None:
+                state.sim.begin_stop()  # pytest_unconfigure waits for it
+
+    @pytest.fixture(scope="session")
+    def limits() -> LimitsFile:
+        """The rack's limits file (``limits.get(name)``)."""
+        return _needs_rack(config).config.limits
+
+    @pytest.fixture
+    def measure() -> Measure:
+        """``measure(name, value, item=..., units=..., limit=...)``: record, and fail when out of limits."""
+        state = _needs_rack(config)
+        assert state.item is not None, "measure is a test's fixture"
+        return Measure(state.item, state.config.limits)
+
+    fixtures = types.ModuleType("rackval.plugin.core.rack_fixtures", rack_fixtures.__doc__)
+    fixtures.rack, fixtures.limits, fixtures.measure = rack, limits, measure
+    return fixtures
 
 
 class Restorer:
@@ -405,6 +425,14 @@ def _with_item(item: pytest.Item, message: str) -> str:
     labels = [p.label for p in params if hasattr(p, "label") and hasattr(p, "id")]  # rack and bench items
     missing = [label for label in labels if label not in message]
     return f"{', '.join(missing)}: {message}" if missing else message
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> None:
+    """Note the test now running, for ``measure`` (which then takes no ``request``)."""
+    state = rack_run(item.config)
+    if state is not None:
+        state.item = item
 
 
 @pytest.hookimpl(tryfirst=True)
