@@ -7,7 +7,8 @@ no fork of rackval needed.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from rackval.errors import ConfigError
@@ -16,15 +17,27 @@ DRIVERS = "rackval.drivers"
 SIMULATORS = "rackval.simulators"
 
 
+@cache
+def _installed() -> Any:
+    # each entry_points() call reads the metadata of every installed distribution
+    # (~10 ms here); the simulated rack looked up its simulators once per device
+    return entry_points()
+
+
+def installed(group: str) -> dict[str, EntryPoint]:
+    """The entry points of ``group`` by name (installed packages are read once per process)."""
+    return {ep.name: ep for ep in _installed().select(group=group)}
+
+
 def available(group: str) -> list[str]:
-    return sorted(ep.name for ep in entry_points(group=group))
+    return sorted(installed(group))
 
 
 def load(group: str, name: str) -> Any:
-    matches = entry_points(group=group, name=name)
-    if not matches:
+    match = installed(group).get(name)
+    if match is None:
         what = "driver" if group == DRIVERS else "simulator"
         raise ConfigError(
             f"no {what} named {name!r} is installed (known: {', '.join(available(group)) or 'none'})"
         )
-    return next(iter(matches)).load()
+    return match.load()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from rackval.errors import ConfigError
+from rackval.registry import installed
 
 SUITES_GROUP = "rackval.suites"
 
@@ -23,7 +23,7 @@ SUITES_GROUP = "rackval.suites"
 def installed_suites() -> dict[str, Path]:
     """Suite name -> folder, for every installed suite."""
     found: dict[str, Path] = {}
-    for ep in entry_points(group=SUITES_GROUP):
+    for ep in installed(SUITES_GROUP).values():
         spec = importlib.util.find_spec(ep.value)
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError(f"suite {ep.name}: {ep.value} is not an installed package")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -185,3 +187,18 @@ def test_property_mutated_rack_loads_or_raises_config_error(text):
 @given(st.text(max_size=200))
 def test_property_any_text_loads_or_raises_config_error(text):
     _loads_or_config_error(text)
+
+
+def test_loading_a_rack_imports_no_device_library():
+    """The simulated rack and commands that only read rack files skip pysnmp, paramiko and pyvisa.
+
+    (They cost the simulated rack's start ~0.2 s, which the README's demo run waits for.)
+    """
+    code = (
+        "import sys; from rackval.model import load_rack; "
+        f"load_rack({str(DEMO_RACK)!r}); "
+        "print(sorted(m for m in ('pysnmp', 'paramiko', 'pyvisa') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

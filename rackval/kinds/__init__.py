@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers.base import Secret, Target
 from rackval.errors import ConfigError
+from rackval.registry import installed
 
 if TYPE_CHECKING:
     from rackval.items import Item
@@ -114,7 +114,7 @@ class DeviceKind:
 def all_kinds() -> dict[str, DeviceKind]:
     """Every installed kind, by name (read once per process from the entry points)."""
     found: dict[str, DeviceKind] = {}
-    for ep in entry_points(group=KINDS_GROUP):
+    for ep in installed(KINDS_GROUP).values():
         kind = ep.load()
         if not isinstance(kind, DeviceKind) or kind.name != ep.name:
             raise ConfigError(

@@ -13,9 +13,10 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from rackval.registry import installed
 
 if TYPE_CHECKING:
     from rackval.results.store import ResultsStore
@@ -47,7 +48,7 @@ OCPTV = Exporter("ocptv", "jsonl", "rackval.results.ocptv:write_ocptv", "OCP Tes
 def exporters() -> dict[str, Exporter]:
     """Every installed exporter by name."""
     found = {}
-    for ep in entry_points(group=EXPORTERS_GROUP):
+    for ep in installed(EXPORTERS_GROUP).values():
         exporter = ep.load()
         found[exporter.name] = exporter
     return dict(sorted(found.items()))
