@@ -59,6 +59,8 @@ class _Outcomes:
         self.counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
         self.started = started
         self.marks: dict[str, float] = {}
+        # seconds in each test phase (pytest's report durations), over the items after the first
+        self.test_phases = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
 
     def _mark(self, name: str) -> None:
         self.marks.setdefault(name, time.perf_counter() - self.started)
@@ -71,6 +73,8 @@ class _Outcomes:
         self.marks["items"] = time.perf_counter() - self.started  # the last one's, in the end
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        if "first_item" in self.marks:
+            self.test_phases[report.when] += report.duration
         if report.when == "call" or report.outcome != "passed":
             key = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
             self.counts[key] += 1
@@ -96,7 +100,8 @@ def pytest_child(out: Path, args: list[str]) -> int:
     outcomes = _Outcomes(started)
     code = pytest.main(args, plugins=[outcomes])
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
     out.write_text(
         json.dumps(
             {
@@ -104,6 +109,8 @@ def pytest_child(out: Path, args: list[str]) -> int:
                 "wall_s": wall,
                 "peak_mb": peak_kb / 1024,
                 "phases_s": outcomes.phases(wall),
+                "test_phases_s": outcomes.test_phases,
+                "cpu_s": usage.ru_utime + usage.ru_stime,  # every thread of the pytest process
                 **outcomes.counts,
             }
         )
@@ -415,6 +422,13 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         f"    {'per item after the first':<26} {run['phases_s']['other_items'] / others * 1000:>7.2f} ms"
         f" {floor_phases['other_items'] / others * 1000:>6.2f} ms"
+    )
+    floor_tests = hall["pytest_floor"]["test_phases_s"]
+    for when, mine in run["test_phases_s"].items():
+        mine_ms, theirs_ms = mine / others * 1000, floor_tests[when] / others * 1000
+        lines.append(f"      {'its ' + when:<24} {mine_ms:>7.2f} ms {theirs_ms:>6.2f} ms")
+    lines.append(
+        f"    {'CPU time of the process':<26} {run['cpu_s']:>8.2f} s {hall['pytest_floor']['cpu_s']:>7.2f} s"
     )
     lines.append("")
     if "baseline_s" in s:
