@@ -76,6 +76,20 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
     return entry_target(rack_entries(rack)[name], overlay)
 
 
+def import_drivers(rack: Rack, station: Any = None) -> None:
+    """Import the driver of every device now (while the simulated rack starts, say).
+
+    A driver that cannot be loaded is left to its device's first use, which
+    reports it for that device.
+    """
+    entries = {**rack_entries(rack), **station_entries(station)}
+    for driver in sorted({e.spec.driver for e in entries.values()}):
+        try:
+            registry.load(registry.DRIVERS, driver)
+        except Exception as exc:  # reported where the device is first used
+            log.debug("driver %s not imported ahead: %s", driver, exc)
+
+
 class DeviceRegistry:
     """Drivers of the rack's devices and the station's instruments, by name."""
 

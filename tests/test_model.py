@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rackval.devices import DeviceRegistry
 from rackval.errors import ConfigError
 from rackval.model import Rack, load_rack, load_rack_text, resolve_include
 from tests.conftest import DEMO_RACK
@@ -202,3 +203,20 @@ def test_loading_a_rack_imports_no_device_library():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_drivers_imported_ahead_are_the_rack_devices_and_a_missing_one_waits_for_first_use(tmp_path):
+    """What the ``rack`` fixture imports while the simulated rack starts; errors stay per device."""
+    rack_file = tmp_path / "rack.yaml"
+    rack_file.write_text(DEMO_TEXT.replace("driver: apc-rpdu2", "driver: no-such-driver", 1))
+    wanted = ("pysnmp", "paramiko", "drivers.raritan", "drivers.apc")
+    code = (
+        "import sys; from rackval.model import load_rack; from rackval.devices import import_drivers; "
+        f"import_drivers(load_rack({str(rack_file)!r})); "
+        f"print(sorted(m for m in {wanted!r} if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(sorted(["pysnmp", "paramiko", "drivers.raritan"])), proc.stdout
+    with pytest.raises(ConfigError, match="no driver named 'no-such-driver'"):
+        DeviceRegistry(load_rack(rack_file)).driver("pdu-a")

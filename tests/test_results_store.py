@@ -18,7 +18,7 @@ from rackval.limits import Limit
 from rackval.measurement import judge
 from rackval.model import load_rack
 from rackval.results import schema
-from rackval.results.store import ResultsStore, StoreError, TestRecord, status_outcome
+from rackval.results.store import LIMIT_DUMPS_KEPT, ResultsStore, StoreError, TestRecord, status_outcome
 from rackval.run import RunInfo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,6 +139,25 @@ def test_a_run_round_trips_with_types_and_times(store: ResultsStore) -> None:
     assert report.measurements[0].timestamp == m1.timestamp
     assert [(t.outcome, t.item_id, t.device) for t in report.tests] == [("failed", "pdu-a/7", "pdu-a")]
     assert [t.nodeid for t in report.failures] == ["t.py::test_x[pdu-a/7]"]
+
+
+def test_limits_made_per_measurement_are_not_all_kept_and_each_is_stored(store: ResultsStore) -> None:
+    run = _run()
+    store.start_run(run)
+    shared = Limit(low=0, high=10, units="A")
+    count = LIMIT_DUMPS_KEPT * 3
+    for i in range(count):
+        fresh = Limit(expected=f"state-{i}")  # as a test writing Limit(...) inline makes them
+        state = judge("state", f"state-{i}", limit=fresh, device="pdu-a", item="pdu-a/1")
+        current = judge("current", 1.0, limit=shared, device="pdu-a", item="pdu-a/1")
+        for m in (state, current):
+            store.record_measurement(run.run_id, f"t.py::test_n[{i}]", m)
+    assert len(store._limit_specs) <= LIMIT_DUMPS_KEPT
+    stored = store.measurements(run.run_id)
+    states = [m.limit for m in stored if m.name == "state"]
+    assert states == [{"expected": f"state-{i}"} for i in range(count)]
+    currents = [m.limit for m in stored if m.name == "current"]
+    assert currents == [{"low": 0, "high": 10, "units": "A"}] * count
 
 
 def test_list_filters_and_history_is_newest_first(store: ResultsStore) -> None:

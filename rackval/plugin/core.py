@@ -19,6 +19,7 @@ import pytest
 from drivers.errors import DeviceError
 from rackval import heap, hookspecs
 from rackval.config import RunConfig, build_run_config
+from rackval.devices import import_drivers
 from rackval.errors import ConfigError
 from rackval.items import Item, devices_used, item_kinds, item_of, items_of
 from rackval.journal import Change, journal_path
@@ -234,6 +235,7 @@ def _start_session(state: RunState) -> RackSession:
         launch = state.sim_launch or launch_sim_process(
             config.rack.source, config.scenarios, station=config.station_file
         )
+        import_drivers(config.rack, config.station)  # while the simulated rack starts (~0.2 s)
         state.sim = launch.wait_ready()
         overlay = state.sim.overlay
         state.run.scenario = state.sim.info.get("scenario")

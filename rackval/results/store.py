@@ -240,6 +240,12 @@ def default_url(results_dir: str | Path) -> str:
 # -- the store -----------------------------------------------------------------
 
 
+# limits whose stored form is kept for the next measurement judged by the same one. The
+# cache keeps each limit alive (its id is the key), and a test that builds a limit per
+# measurement (``Limit(expected="up")``) would otherwise keep every one for the whole run.
+LIMIT_DUMPS_KEPT = 256
+
+
 class ResultsStore:
     """Read and write runs. Records are committed in groups by a writer; :meth:`sync` waits."""
 
@@ -432,6 +438,8 @@ class ResultsStore:
         else:  # a limit is usually one of the limits file's, shared by every item: dump it once
             cached = self._limit_specs.get(id(limit))
             if cached is None or cached[0] is not limit:
+                if len(self._limit_specs) >= LIMIT_DUMPS_KEPT:
+                    self._limit_specs.clear()
                 cached = self._limit_specs[id(limit)] = (limit, limit.model_dump(exclude_defaults=True))
             spec = cached[1]
         value = m.value
