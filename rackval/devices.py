@@ -76,14 +76,18 @@ def build_target(rack: Rack, name: str, overlay: Overlay | None = None) -> Targe
     return entry_target(rack_entries(rack)[name], overlay)
 
 
+def all_entries(rack: Rack | None, station: Any = None) -> dict[str, Entry]:
+    """The rack's devices and the station's instruments, by name."""
+    return {**(rack_entries(rack) if rack else {}), **station_entries(station)}
+
+
 def import_drivers(rack: Rack, station: Any = None) -> None:
     """Import the driver of every device now (while the simulated rack starts, say).
 
     A driver that cannot be loaded is left to its device's first use, which
     reports it for that device.
     """
-    entries = {**rack_entries(rack), **station_entries(station)}
-    for driver in sorted({e.spec.driver for e in entries.values()}):
+    for driver in sorted({e.spec.driver for e in all_entries(rack, station).values()}):
         try:
             registry.load(registry.DRIVERS, driver)
         except Exception as exc:  # reported where the device is first used
@@ -97,7 +101,7 @@ class DeviceRegistry:
         self.rack = rack
         self.station = station
         self.overlay: Overlay = overlay or {}
-        self.entries: dict[str, Entry] = {**(rack_entries(rack) if rack else {}), **station_entries(station)}
+        self.entries = all_entries(rack, station)
         self._drivers: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._device_locks: dict[str, threading.Lock] = {}

@@ -307,7 +307,7 @@ def test_a_batch_larger_than_one_statement_is_stored_whole_and_in_order(tmp_path
     """Rows beyond one INSERT's share (the connection's parameter limit) go in further statements."""
     import sqlite3
 
-    from rackval.results import store as store_module
+    from rackval.results import database as store_module
 
     conn = sqlite3.connect(":memory:")
     conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # SQLite's limit before 3.32

@@ -17,10 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from rackval.results import schema as s
-from rackval.results.writer import StoreError
-
-# a queued row: (table name, values in that table's column order below)
-Row = tuple[str, tuple[Any, ...]]
+from rackval.results.writer import Row, StoreError
 
 
 def redact(url: str) -> str:

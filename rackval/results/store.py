@@ -38,14 +38,7 @@ from rackval import kinds
 from rackval.measurement import Measurement
 from rackval.model import Rack
 from rackval.results import schema as s
-from rackval.results.database import (  # noqa: F401 (re-exported: the store's own database layer)
-    _SQLITE_MAX_ROWS,
-    BatchCommitter,
-    Row,
-    make_engine,
-    redact,
-    sqlite_rows_per_statement,
-)
+from rackval.results.database import BatchCommitter, Row, make_engine, redact
 from rackval.results.walsync import WalSync
 from rackval.results.writer import StoreError, Writer
 from rackval.results.writer_process import WriterProcess

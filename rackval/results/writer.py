@@ -43,7 +43,8 @@ from typing import Any
 # ~100 ms anyway, and a display asking for a sync (every 100 ms) still gets one at once.
 WRITE_INTERVAL_S = 0.1
 
-Row = tuple[Any, dict[str, Any]]  # (table, insert parameters)
+# a queued row: (table name, values in that table's column order, rackval.results.database)
+Row = tuple[str, tuple[Any, ...]]
 
 
 class StoreError(Exception):

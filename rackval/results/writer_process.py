@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from rackval.results.writer import RemoteError
+from rackval.results.writer import RemoteError, first_line
 
 _LENGTH = struct.Struct(">I")
 # how long close() waits for the process to commit its last batch and exit
@@ -160,11 +160,10 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     try:
         from rackval.results.database import BatchCommitter, make_engine
         from rackval.results.walsync import flush_wal
-        from rackval.results.writer import first_line
 
         engine = make_engine(config["url"])
     except Exception as exc:  # a missing driver, a bad URL: said once, then nothing is stored
-        answer(("error", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "no message"))
+        answer(("error", type(exc).__name__, first_line(exc)))
         return
     committer = BatchCommitter(engine, wal_flushed_elsewhere=config["wal_flushed_elsewhere"])
     answer(("ok", 0))
