@@ -12,9 +12,10 @@ driver layer's event-loop thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 
-from drivers.aio import LoopThread
+from drivers.aio import LoopClosedError, LoopThread
 from drivers.base import Target
 from drivers.errors import DeviceError, DeviceProtocolError, DeviceReportedError
 from drivers.pdu import OutletAction, OutletReading, PduIdentity, PduSnapshot, PhaseReading
@@ -101,5 +102,5 @@ class SnmpPdu(ABC):
         async def close() -> None:
             self._snmp.close()
 
-        if not self._loop.loop.is_closed():
+        with contextlib.suppress(LoopClosedError):  # the loop closed first: it released the engine
             self._loop.run(close())

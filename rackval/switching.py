@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from drivers.errors import DeviceError
 from drivers.pdu import OutletReading
+from rackval.parallel import each_in_parallel
 from rackval.session import RackSession
 
 POLL_S = 0.1
@@ -74,15 +74,7 @@ def switch_all(
             except DeviceError as exc:
                 results[(device, index)] = exc
 
-    if not by_pdu:
-        return results
-    pool = ThreadPoolExecutor(max_workers=len(by_pdu), thread_name_prefix="switching")
-    try:
-        for future in [pool.submit(one_pdu, device) for device in by_pdu]:
-            future.result()
-    except BaseException:  # Ctrl-C / SIGTERM in the main thread: stop after the current outlets
-        interrupted.set()
-        raise
-    finally:
-        pool.shutdown(wait=True)  # each worker restores the outlet it is on before it returns
+    # each worker restores the outlet it is on before it returns, and all have returned
+    # before an interrupt leaves here (rackval.parallel)
+    each_in_parallel(one_pdu, by_pdu, "switching", interrupted=interrupted)
     return results

@@ -7,6 +7,7 @@ and the documented exit codes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -67,7 +68,8 @@ class Pty:
             stdin=slave,
             stdout=slave,
             stderr=slave,
-            env=cli_env(TERM="xterm-256color", **env),
+            # a run that hangs is made to print every thread's stack before it is killed (finish)
+            env=cli_env(TERM="xterm-256color", PYTHONFAULTHANDLER="1", **env),
             start_new_session=True,
         )
         os.close(slave)
@@ -105,7 +107,16 @@ class Pty:
             if not got and self.proc.poll() is not None:
                 break
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            # still running: SIGABRT makes faulthandler print where each thread waits (into
+            # ``output``, for the failing assertion), then the whole group is killed
+            os.kill(self.proc.pid, signal.SIGABRT)
+            stop = time.monotonic() + 5
+            while time.monotonic() < stop and self.proc.poll() is None:
+                self._read(0.2)
+            while self._read(0.2):
+                pass
+            with contextlib.suppress(ProcessLookupError):  # none of the group is left
+                os.killpg(self.proc.pid, signal.SIGKILL)
         code = self.proc.wait(10)
         os.close(self.master)
         return code

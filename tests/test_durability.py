@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,6 +168,32 @@ def test_close_raises_a_failure_no_one_was_told_of() -> None:
     writer.put("tests", {"i": 0})
     with pytest.raises(WriterError, match="the-store: could not store 1 record"):
         writer.close()
+
+
+def test_close_gives_up_on_a_database_that_stopped_answering_and_says_what_may_be_lost() -> None:
+    answer = threading.Event()
+    taken: list[int] = []
+
+    def stuck(rows: list[Row]) -> None:
+        taken.append(len(rows))
+        answer.wait(30)  # a database that does not answer (until the test lets it go)
+
+    writer = Writer(stuck, "the-store", interval_s=0.001, close_timeout_s=0.3)
+    for i in range(3):
+        writer.put("tests", {"i": i})
+    deadline = time.monotonic() + 10
+    while not taken and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.put("tests", {"i": 3})  # queued behind the batch the database holds
+    try:
+        with pytest.raises(WriterError) as err:
+            writer.close()
+        message = str(err.value)
+        assert "the-store: no answer from the database within 0.3 s while closing" in message
+        assert "4 record(s) may not be stored" in message
+        assert writer.committed == 0
+    finally:
+        answer.set()
 
 
 def test_a_store_whose_writes_fail_says_so_and_names_itself(db_url: str, tmp_path: Path) -> None:  # noqa: F811

@@ -42,6 +42,9 @@ from typing import Any
 # ~0.3-0.6 s slower (benchmarks/README.md). Under that load a record stayed queued
 # ~100 ms anyway, and a display asking for a sync (every 100 ms) still gets one at once.
 WRITE_INTERVAL_S = 0.1
+# how long close() waits for the writer to commit what is left (a database that stopped
+# answering must not hold the run's exit for ever; the store then says what may be lost)
+CLOSE_TIMEOUT_S = 60.0
 
 # a queued row: (table name, values in that table's column order, rackval.results.database)
 Row = tuple[str, tuple[Any, ...]]
@@ -90,15 +93,21 @@ class Writer:
     """
 
     def __init__(
-        self, commit: Callable[[list[Row]], None], name: str, interval_s: float | None = None
+        self,
+        commit: Callable[[list[Row]], None],
+        name: str,
+        interval_s: float | None = None,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
     ) -> None:
         self._commit = commit
         self.name = name
         self.interval_s = WRITE_INTERVAL_S if interval_s is None else interval_s
+        self.close_timeout_s = close_timeout_s
         self._cond = threading.Condition()
         self._queue: deque[Row | _Mark] = deque()
         self._committed = 0  # rows committed (always a prefix of what was queued)
         self._busy = False  # the thread holds a batch it took and has not committed yet
+        self._in_flight = 0  # rows in that batch
         self._idle = False  # the thread waits for a first row: wake it on put
         self._wanted = False  # someone waits in sync(): commit now
         self._closed = False
@@ -153,11 +162,24 @@ class Writer:
             self._raise_if_failed()
 
     def close(self) -> None:
-        """Commit what is queued and stop the thread; raise a failure no caller was told of."""
+        """Commit what is queued and stop the thread; raise a failure no caller was told of.
+
+        Waits at most ``close_timeout_s`` for the last commits; if the database has not
+        answered by then, raises a :class:`WriterError` saying how many records may be lost.
+        """
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._thread.join()
+        self._thread.join(self.close_timeout_s)
+        if self._thread.is_alive():
+            with self._cond:
+                left = self._in_flight + sum(1 for r in self._queue if not isinstance(r, _Mark))
+                if self._error is None:
+                    self._error = WriterError(
+                        f"results store {self.name}: no answer from the database within "
+                        f"{self.close_timeout_s:g} s while closing; {left} record(s) may not be stored"
+                    )
+                self._raise_if_failed()
         left = sum(1 for r in self._queue if not isinstance(r, _Mark))
         if left and self._error is None:  # put while closing, after the last batch
             self._error = WriterError(
@@ -199,6 +221,7 @@ class Writer:
                 self._wanted = False
                 batch, marks = self._take()
                 self._busy = True
+                self._in_flight = len(batch)
             try:
                 if batch:
                     self._commit(batch)
@@ -207,6 +230,7 @@ class Writer:
                     lost = len(batch) + sum(1 for r in self._queue if not isinstance(r, _Mark))
                     self._queue.clear()
                     self._busy = False
+                    self._in_flight = 0
                     self._error = WriterError(
                         f"results store {self.name}: could not store {lost} record(s) "
                         f"({describe(exc)}); the run's results are incomplete"
@@ -217,6 +241,7 @@ class Writer:
             with self._cond:
                 self._committed += len(batch)
                 self._busy = False
+                self._in_flight = 0
                 if batch:
                     self.commits += 1
                 for mark in marks:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,6 +23,7 @@ from drivers.errors import DeviceAuthError, DeviceError
 from rackval.journal import Change
 from rackval.kinds import ENDS_LINKS
 from rackval.limits import Limit
+from rackval.parallel import each_in_parallel
 
 pytestmark = pytest.mark.destructive
 POLL_S = 0.2
@@ -80,8 +80,7 @@ def each_tray(rack, action: Callable[[str], object]) -> dict[str, DeviceError]:
         except DeviceError as exc:
             problems[name] = exc
 
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(names))), thread_name_prefix="sequencing") as pool:
-        list(pool.map(one, names))
+    each_in_parallel(one, names, "sequencing", max_workers=min(16, len(names)) or None)
     return problems
 
 
