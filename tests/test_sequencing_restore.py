@@ -9,6 +9,11 @@ and the journal must hold nothing left to restore.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import yaml
 
 from rackval.journal import pending_for_rack
@@ -58,6 +63,60 @@ def test_failed_sequence_restores_every_tray_and_outlet(tmp_path):
             assert after[tray]["power"] == "On", f"{tray} left {after[tray]['power']}"
             assert after[tray]["resets"][-2:] == ["ForceOff", "On"], f"{tray}: {after[tray]['resets']}"
         assert {n: after[n]["outlets"] for n in outlets_before} == outlets_before
+        assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
+    finally:
+        sim.stop()
+
+
+def test_interrupt_while_the_trays_go_off_puts_back_those_already_off(tmp_path):
+    """Ctrl-C in the middle of switching the trays off (the fixture's setup, which has no teardown).
+
+    tray-05's BMC never answers, so the switching-off waits on it for its timeout
+    while the other seven are already off: the Ctrl-C lands there, every time.
+    """
+    sim = start_sim_process(DEMO_RACK, [SCENARIOS / "bmc-no-answer.yaml"], workdir=tmp_path / "sim")
+    try:
+        state = sim.control("state")
+        trays = sorted(name for name, s in state.items() if isinstance(s, dict) and "resets" in s)
+        others = [t for t in trays if t != "tray-05"]
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(ROOT / "suites" / "sequencing"),
+                *("--rack", str(DEMO_RACK)),
+                *("-p", "no:cacheprovider"),
+                *("--endpoints", str(sim.workdir / "endpoints.json")),
+                *("--limits", str(quick_limits(tmp_path))),
+                *("--results-dir", str(tmp_path / "results")),
+                "-q",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                state = sim.control("state")
+                if all(state[t]["power"] == "Off" for t in others):
+                    break
+                assert proc.poll() is None, proc.communicate()[0][-3000:]
+                assert time.monotonic() < deadline, f"the trays never went off: {state}"
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 2, out[-3000:]  # pytest's "interrupted"
+        state = sim.control("state")
+        for tray in others:
+            assert state[tray]["power"] == "On", f"{tray} left {state[tray]['power']}:\n{out[-3000:]}"
+            assert state[tray]["resets"][-2:] == ["ForceOff", "On"], f"{tray}: {state[tray]['resets']}"
         assert pending_for_rack(tmp_path / "results", "RK-DEMO-0001") == []
     finally:
         sim.stop()

@@ -105,11 +105,21 @@ def trays_off(rack) -> Iterator[Sequence]:
         rack.driver(name).reset("ForceOff")
         rack.invalidate(name)
 
-    sequence = Sequence(each_tray(rack, off))
+    def put_back() -> dict[str, DeviceError]:
+        return each_tray(rack, lambda name: name in changes and rack.safe_state.restore(changes[name]))
+
+    try:
+        sequence = Sequence(each_tray(rack, off))
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) while switching them off: pytest runs no teardown for a
+        # fixture whose setup raised, so the trays already off are put back here; what cannot be
+        # stays in the journal for ``rackval restore``
+        put_back()
+        raise
     try:
         yield sequence
     finally:
-        failed = each_tray(rack, lambda name: name in changes and rack.safe_state.restore(changes[name]))
+        failed = put_back()
         if failed:
             pytest.fail("could not restore: " + "; ".join(map(str, failed.values())), pytrace=False)
 
