@@ -56,6 +56,36 @@ def read_junit(path: Path) -> dict[str, Outcome]:
     return outcomes
 
 
+def suite_command(
+    tmp_path: Path,
+    rack: Path,
+    *,
+    scenarios: list[Path] = (),
+    suites: list[str] = (),
+    extra: list[str] = (),
+    simulate: bool = True,
+) -> list[str]:
+    """The child pytest's command line: results under ``tmp_path``, JUnit XML in ``tmp_path/junit.xml``."""
+    suite_dirs = [str(ROOT / "suites" / s) for s in suites] or [str(ROOT / "suites")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *suite_dirs,
+        "--rack",
+        str(rack),
+        "-p",
+        "no:cacheprovider",
+    ]
+    cmd += ["--results-dir", str(tmp_path / "results"), f"--junitxml={tmp_path / 'junit.xml'}", "-q", "-rN"]
+    if scenarios:
+        for s in scenarios:
+            cmd += ["--sim", str(s)]
+    elif simulate:  # otherwise ``extra`` says where the devices are (e.g. --endpoints)
+        cmd += ["--sim"]
+    return cmd + list(extra)
+
+
 def run_suites(
     tmp_path: Path,
     rack: Path,
@@ -68,24 +98,7 @@ def run_suites(
     simulate: bool = True,
 ) -> SuiteRun:
     junit = tmp_path / "junit.xml"
-    suite_dirs = [str(ROOT / "suites" / s) for s in suites] or [str(ROOT / "suites")]
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *suite_dirs,
-        "--rack",
-        str(rack),
-        "-p",
-        "no:cacheprovider",
-    ]
-    cmd += ["--results-dir", str(tmp_path / "results"), f"--junitxml={junit}", "-q", "-rN"]
-    if scenarios:
-        for s in scenarios:
-            cmd += ["--sim", str(s)]
-    elif simulate:  # otherwise ``extra`` says where the devices are (e.g. --endpoints)
-        cmd += ["--sim"]
-    cmd += list(extra)
+    cmd = suite_command(tmp_path, rack, scenarios=scenarios, suites=suites, extra=extra, simulate=simulate)
     proc = subprocess.run(
         cmd,
         cwd=ROOT,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 
 import yaml
@@ -19,7 +18,7 @@ import yaml
 from rackval.journal import pending_for_rack
 from rackval.simprocess import start_sim_process
 from tests.conftest import DEMO_RACK, ROOT, SCENARIOS
-from tests.suite_runner import run_suites
+from tests.suite_runner import run_suites, suite_command
 
 LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
 
@@ -80,18 +79,16 @@ def test_interrupt_while_the_trays_go_off_puts_back_those_already_off(tmp_path):
         trays = sorted(name for name, s in state.items() if isinstance(s, dict) and "resets" in s)
         others = [t for t in trays if t != "tray-05"]
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                str(ROOT / "suites" / "sequencing"),
-                *("--rack", str(DEMO_RACK)),
-                *("-p", "no:cacheprovider"),
-                *("--endpoints", str(sim.workdir / "endpoints.json")),
-                *("--limits", str(quick_limits(tmp_path))),
-                *("--results-dir", str(tmp_path / "results")),
-                "-q",
-            ],
+            suite_command(
+                tmp_path,
+                DEMO_RACK,
+                suites=["sequencing"],
+                extra=[
+                    *("--endpoints", str(sim.workdir / "endpoints.json")),
+                    *("--limits", str(quick_limits(tmp_path))),
+                ],
+                simulate=False,
+            ),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
