@@ -381,13 +381,31 @@ class Progress:
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self._stop_ticker()
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-        self.outcome.verdict = self._verdict(int(exitstatus))
-        self._banner(session)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
+        """The banner, once everything else at the end of the session has run.
+
+        A wrapper, because an interrupted test's fixtures are torn down (its outlets
+        and instruments put back) only inside this hook, by pytest's runner; and the
+        results recorder stores the run's end here too. The banner says what became
+        of the rack, so it comes after both, and still comes if the teardown raised.
+        """
+        teardown_problem: str | None = None
+        try:
+            return (yield)
+        except KeyboardInterrupt:  # a second Ctrl-C: what was being put back may not be
+            teardown_problem = "interrupted again while the rack was being put back"
+            raise
+        except BaseException as exc:  # a restore that failed (pytest.fail is a BaseException)
+            teardown_problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise
+        finally:
+            self._stop_ticker()
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+            self.outcome.verdict = self._verdict(int(exitstatus))
+            self._banner(session, teardown_problem)
 
     # -- the end ------------------------------------------------------------------
     def _verdict(self, exitstatus: int) -> str:
@@ -403,7 +421,7 @@ class Progress:
             return "NOTHING RUN"
         return "FAIL" if self.outcome.failures else "PASS"
 
-    def _banner(self, session: pytest.Session) -> None:
+    def _banner(self, session: pytest.Session, teardown_problem: str | None = None) -> None:
         verdict = self.outcome.verdict
         c = self.outcome.counts
         run = self.run
@@ -427,6 +445,9 @@ class Progress:
             lines.append(f"results: {self.results}")
         if run is not None:
             lines.append(f"journal: {journal_path(Path(run.results_dir), run.rack_serial, run.run_id)}")
+        if teardown_problem is not None:
+            lines.append(f"NOT PUT BACK: {teardown_problem}")
+            lines.append("finish with: rackval restore RACK.yaml (the journal says what is left)")
         lines += [f"report: {r}" for r in self.reports]
         color = {"PASS": "green", "FAIL": "red"}.get(verdict, "yellow")
         if self.mode == "live":

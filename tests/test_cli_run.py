@@ -27,6 +27,7 @@ from rackval.journal import pending_for_rack
 
 ROOT = Path(__file__).resolve().parent.parent
 RACK = ROOT / "fixtures" / "racks" / "power-only.yaml"
+DEMO_RACK = ROOT / "fixtures" / "racks" / "demo.yaml"
 LIMITS = ROOT / "fixtures" / "limits" / "demo-limits.yaml"
 SCENARIOS = ROOT / "fixtures" / "scenarios"
 CLI = [sys.executable, "-c", "from rackval.cli import main; main()"]
@@ -216,6 +217,26 @@ def test_interrupt_restores_and_exits_130(tmp_path):
     # the Ctrl-C reached rackval, not the simulated PDUs: they kept answering, and every
     # outlet the interrupted switching had turned off was turned back on
     assert pending_for_rack(tmp_path, "RK-DEMO-0001") == []
+
+
+def test_after_ctrl_c_the_banner_comes_once_the_interrupted_test_is_put_back(tmp_path):
+    """The interrupted test's own teardown (its ``restore``) runs inside pytest_sessionfinish;
+    the banner waits for it, so INTERRUPTED on the screen means the rack is back."""
+    suite = ROOT / "tests" / "data" / "destructive_suite"  # switches pdu-a outlet 5 off, then hangs
+    args = ["run", str(DEMO_RACK), "--sim", "--suite", str(suite), "--results-dir", str(tmp_path)]
+    term = Pty(args, RACKVAL_BREAK="hang")
+    deadline = time.monotonic() + 120
+    while not pending_for_rack(tmp_path, "RK-DEMO-0001"):  # journaled: the change is being made
+        assert term.proc.poll() is None and time.monotonic() < deadline, term.output
+        term._read(0.1)
+    time.sleep(0.5)
+    os.killpg(term.proc.pid, signal.SIGINT)
+    assert term.read_until("INTERRUPTED", timeout=60), term.output
+    left_at_banner = pending_for_rack(tmp_path, "RK-DEMO-0001")
+    code = term.finish()
+    assert code == EXIT_INTERRUPTED, term.output
+    assert left_at_banner == [], term.output
+    assert "NOT PUT BACK" not in term.output
 
 
 @pytest.mark.parametrize("pytest_code,expected", [(0, 0), (1, 1), (4, 2), (5, 2), (3, 4), (43, 3)])
