@@ -329,3 +329,22 @@ def test_stop_during_a_destructive_test_restores_the_rack(tmp_path):
     restored = {e["id"] for e in entries if e["event"] == "restored"}
     assert any(e["event"] == "change" and e["device"] == "pdu-a" and e["target"] == 5 for e in entries)
     assert changes and changes <= restored
+
+
+def test_the_page_servers_socket_accepts_before_the_server_runs():
+    """The ready file is written before uvicorn starts: a client that connects then is queued, not refused."""
+    import socket
+
+    from rackval.web.cli import listening_socket
+
+    sock, url = listening_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        assert url == f"http://127.0.0.1:{port}/"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:  # nothing serves yet
+            accepted, _ = sock.accept()
+            with accepted:
+                client.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                assert accepted.recv(64).startswith(b"GET / HTTP/1.0")
+    finally:
+        sock.close()

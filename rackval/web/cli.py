@@ -23,6 +23,23 @@ def _fail(problems: list[str]) -> typer.Exit:
     return typer.Exit(2)
 
 
+def listening_socket(host: str, port: int) -> tuple[socket.socket, str]:
+    """A TCP socket bound to ``host:port`` and already listening, and its URL.
+
+    Listening before the ready file is written matters: a client that reads the
+    file and connects before uvicorn has started gets queued in the backlog and
+    served, instead of refused (a bound socket that does not listen refuses; seen
+    in CI as ``Connection refused`` on a page server's first request).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)  # uvicorn's own backlog
+    bound = sock.getsockname()[1]
+    return sock, f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
+
+
 def serve_app(app: Any, host: str, port: int, *, banner: str, what: str, ready_file: Path | None) -> None:
     """Serve an ASGI app on ``host:port`` until Ctrl-C (the station page and the factory overview).
 
@@ -36,12 +53,8 @@ def serve_app(app: Any, host: str, port: int, *, banner: str, what: str, ready_f
             f"warning: listening on {host}: {what} is reachable from the network (use TLS in front)",
             err=True,
         )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock, url = listening_socket(host, port)
     bound = sock.getsockname()[1]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
     # live event streams never end by themselves: do not wait long for them on Ctrl-C
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
