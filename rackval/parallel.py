@@ -65,12 +65,11 @@ def each_in_parallel(
 ) -> None:
     """Call ``work(item)`` for every item, on up to ``max_workers`` threads; return when all have.
 
-    The first error of a ``work`` call is raised once every call under way has
-    returned. On an interrupt (KeyboardInterrupt, SIGTERM under rackval),
-    ``interrupted`` is set (so that ``work`` can stop between steps), items
-    not begun are dropped, and the interrupt is raised once the calls under
-    way have returned: a worker that changed the rack restores it before the
-    session closes.
+    On an interrupt (KeyboardInterrupt, SIGTERM under rackval) or the first error
+    of a ``work`` call, ``interrupted`` is set (so that ``work`` can stop between
+    steps), items not begun are dropped, and the interrupt or error is raised
+    once the calls under way have returned: a worker that changed the rack
+    restores it before the session closes.
     """
     todo = list(items)
     if not todo:

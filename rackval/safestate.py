@@ -78,6 +78,22 @@ class SafeState:
         if self.journal is not None:
             self.journal.restored(change)
 
+    def restore_left(self) -> list[str]:
+        """Put back, newest first, every change of this journal not restored yet; the problems.
+
+        The session's safety net, run as it closes: a change whose own undo never ran
+        (a fixture interrupted in its setup gets no teardown from pytest) is put back
+        here rather than left for ``rackval restore``. What cannot be put back stays
+        journaled.
+        """
+        problems = []
+        for change in reversed(self.journal.pending() if self.journal is not None else []):
+            try:
+                self.restore(change)
+            except (DeviceError, ConfigError) as exc:
+                problems.append(f"could not restore {describe(change)}: {exc}")
+        return problems
+
 
 def restore_pending(devices: DeviceRegistry, results_dir: Path) -> list[RestoreAction]:
     """``rackval restore``: undo every journaled change no run restored; make every device safe

@@ -179,7 +179,8 @@ class RackSession:
 
     # -- teardown ------------------------------------------------------------
     def close(self) -> list[str]:
-        """Close every driver (instruments are left safe); the problems, never raises."""
+        """Put back what the run left changed, close every driver (instruments are left safe);
+        the problems, never raises."""
         problems = []
         while self._on_close:
             stop = self._on_close.pop()
@@ -190,4 +191,7 @@ class RackSession:
         pool, self._ahead_pool = self._ahead_pool, None
         if pool is not None:  # reads not started are dropped; those under way end by their timeouts
             pool.shutdown(wait=True, cancel_futures=True)
+        for problem in self.safe_state.restore_left():
+            log.warning("%s (journaled: rackval restore puts it back)", problem)
+            problems.append(problem)
         return problems + self.devices.close()

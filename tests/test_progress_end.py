@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Generator
 
 import pytest
 
 from rackval.progress import Progress
 
 
-def finish_raising(exc: BaseException) -> str:
-    """Drive Progress's sessionfinish wrapper as pluggy does, the wrapped teardown raising ``exc``."""
+def interrupted_finish() -> tuple[io.StringIO, Generator[None, None, None]]:
+    """Progress's sessionfinish wrapper after Ctrl-C, driven as pluggy does, stopped at its yield."""
     out = io.StringIO()
     progress = Progress(out, mode="plain")
     progress.interrupted = True
     finish = progress.pytest_sessionfinish(None, 2)
     next(finish)  # here pytest's runner tears the interrupted test's fixtures down
+    return out, finish
+
+
+def finish_raising(exc: BaseException) -> str:
+    """The screen after the wrapped teardown raised ``exc``."""
+    out, finish = interrupted_finish()
     with pytest.raises(type(exc)):
         finish.throw(exc)
     return out.getvalue()
@@ -34,11 +41,7 @@ def test_a_second_ctrl_c_while_putting_back_is_named() -> None:
 
 
 def test_a_clean_end_has_no_such_line() -> None:
-    out = io.StringIO()
-    progress = Progress(out, mode="plain")
-    progress.interrupted = True
-    finish = progress.pytest_sessionfinish(None, 2)
-    next(finish)
+    out, finish = interrupted_finish()
     with pytest.raises(StopIteration):
         finish.send(None)
     assert "INTERRUPTED" in out.getvalue() and "NOT PUT BACK" not in out.getvalue()

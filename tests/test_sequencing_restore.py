@@ -110,7 +110,13 @@ def test_interrupt_while_the_trays_go_off_puts_back_those_already_off(tmp_path):
                 proc.kill()
                 proc.wait()
         assert proc.returncode == 2, out[-3000:]  # pytest's "interrupted"
-        state = sim.control("state")
+        # put back as the session closed, just before the run exited: let Reset On finish
+        settle = time.monotonic() + 30
+        while time.monotonic() < settle:
+            state = sim.control("state")
+            if all(state[t]["power"] != "PoweringOn" for t in others):
+                break
+            time.sleep(0.1)
         for tray in others:
             assert state[tray]["power"] == "On", f"{tray} left {state[tray]['power']}:\n{out[-3000:]}"
             assert state[tray]["resets"][-2:] == ["ForceOff", "On"], f"{tray}: {state[tray]['resets']}"

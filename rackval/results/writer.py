@@ -173,20 +173,23 @@ class Writer:
         self._thread.join(self.close_timeout_s)
         if self._thread.is_alive():
             with self._cond:
-                left = self._in_flight + sum(1 for r in self._queue if not isinstance(r, _Mark))
+                left = self._in_flight + self._queued_rows()
                 if self._error is None:
                     self._error = WriterError(
                         f"results store {self.name}: no answer from the database within "
                         f"{self.close_timeout_s:g} s while closing; {left} record(s) may not be stored"
                     )
                 self._raise_if_failed()
-        left = sum(1 for r in self._queue if not isinstance(r, _Mark))
+        left = self._queued_rows()
         if left and self._error is None:  # put while closing, after the last batch
             self._error = WriterError(
                 f"results store {self.name}: {left} record(s) queued while it closed were not stored"
             )
         if self._error is not None and not self._told:
             self._raise_if_failed()
+
+    def _queued_rows(self) -> int:
+        return sum(1 for r in self._queue if not isinstance(r, _Mark))
 
     def _take(self) -> tuple[list[Row], list[_Mark]]:
         rows: list[Row] = []
@@ -227,7 +230,7 @@ class Writer:
                     self._commit(batch)
             except Exception as exc:
                 with self._cond:
-                    lost = len(batch) + sum(1 for r in self._queue if not isinstance(r, _Mark))
+                    lost = len(batch) + self._queued_rows()
                     self._queue.clear()
                     self._busy = False
                     self._in_flight = 0

@@ -80,7 +80,7 @@ def each_tray(rack, action: Callable[[str], object]) -> dict[str, DeviceError]:
         except DeviceError as exc:
             problems[name] = exc
 
-    each_in_parallel(one, names, "sequencing", max_workers=min(16, len(names)) or None)
+    each_in_parallel(one, names, "sequencing", max_workers=16)
     return problems
 
 
@@ -105,21 +105,13 @@ def trays_off(rack) -> Iterator[Sequence]:
         rack.driver(name).reset("ForceOff")
         rack.invalidate(name)
 
-    def put_back() -> dict[str, DeviceError]:
-        return each_tray(rack, lambda name: name in changes and rack.safe_state.restore(changes[name]))
-
-    try:
-        sequence = Sequence(each_tray(rack, off))
-    except BaseException:
-        # interrupted (Ctrl-C, SIGTERM) while switching them off: pytest runs no teardown for a
-        # fixture whose setup raised, so the trays already off are put back here; what cannot be
-        # stays in the journal for ``rackval restore``
-        put_back()
-        raise
+    # interrupted while switching them off, this setup raises and pytest runs no teardown:
+    # the rack session puts back, as it closes, every change still journaled
+    sequence = Sequence(each_tray(rack, off))
     try:
         yield sequence
     finally:
-        failed = put_back()
+        failed = each_tray(rack, lambda name: name in changes and rack.safe_state.restore(changes[name]))
         if failed:
             pytest.fail("could not restore: " + "; ".join(map(str, failed.values())), pytrace=False)
 
