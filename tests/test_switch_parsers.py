@@ -356,3 +356,42 @@ def test_sonic_truncated_lldp_table_is_an_error(views, data):
 def test_malformed_output_is_a_parse_error(parser, text):
     with pytest.raises(OutputFormatError):
         parser(text)
+
+
+# -- table cells: each word in the column it overlaps most ------------------------------
+
+
+def _cells_by_comparing_every_column(line: str, spans: list[tuple[int, int]]) -> list[str] | None:
+    """The rule _cells implements, by brute force: None where the line is not a row."""
+    cells = [""] * len(spans)
+    for m in sonic_parse._CELL.finditer(line):
+        overlaps = [min(m.end(), end) - max(m.start(), start) for start, end in spans]
+        best = max(range(len(spans)), key=lambda i: overlaps[i])
+        if overlaps[best] <= 0 or cells[best]:
+            return None
+        cells[best] = m.group()
+    return cells
+
+
+@st.composite
+def _row_and_columns(draw):
+    widths = draw(st.lists(st.integers(1, 8), min_size=1, max_size=8))
+    gaps = draw(st.lists(st.integers(1, 4), min_size=len(widths), max_size=len(widths)))
+    spans, at = [], draw(st.integers(0, 3))
+    for width, gap in zip(widths, gaps, strict=True):
+        spans.append((at, at + width))
+        at += width + gap
+    line = draw(st.text(alphabet="ab ", max_size=at + 6))
+    return line, spans
+
+
+@given(_row_and_columns())
+@settings(max_examples=400)
+def test_a_cell_goes_to_the_column_it_overlaps_most(row):
+    line, spans = row
+    expected = _cells_by_comparing_every_column(line, spans)
+    if expected is None:
+        with pytest.raises(OutputFormatError):
+            sonic_parse._cells(line, spans, "table", 3)
+    else:
+        assert sonic_parse._cells(line, spans, "table", 3) == expected
